@@ -1,0 +1,42 @@
+# Two commands from a fresh clone:
+#   make lab   - set everything up, start the cluster, open JupyterLab on notebooks/
+#   make test  - set everything up and run the whole suite, notebooks included
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup lab test up down status bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/labkit fetch
+
+lab: setup
+	$(BIN)/labkit up
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks
+
+# The suite runs its own cluster (.lab-test/, ports 39092-39094): a learner's lab is untouched.
+test: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+up: setup
+	$(BIN)/labkit up
+
+down:
+	$(BIN)/labkit down
+
+status:
+	$(BIN)/labkit status
+
+bench: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
+
+clean:
+	-$(BIN)/labkit down
+	rm -rf $(VENV) .lab-test tests/output

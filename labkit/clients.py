@@ -1,0 +1,110 @@
+"""confluent-kafka clients with the lab's boilerplate done: bootstrap, timeouts, readable errors.
+
+Introduced in notebook 00. What comes back is the real ``Producer``, ``Consumer`` or
+``AdminClient``: learners call confluent-kafka's own API on it. labkit adds only what every lab
+client needs: the bootstrap servers, timeouts that end waits in seconds rather than minutes,
+librdkafka's connection chatter kept out of the notebook, and "all brokers are down" turned into
+a ``LabError`` that says what to do.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+
+from . import config, procs
+from .errors import ClusterDown, LabError, no_cluster
+
+# librdkafka logs every refused connection; during a failover demo that is noise, not news.
+_LOG = logging.getLogger("labkit.librdkafka")
+_LOG.addHandler(logging.NullHandler())
+_LOG.propagate = False
+
+# Python callbacks keep their underscores; every other keyword maps linger_ms -> linger.ms.
+_CALLBACKS = {"error_cb", "stats_cb", "throttle_cb", "oauth_cb", "on_delivery", "on_commit", "logger"}
+
+DEFAULTS = {
+    # a request to a dead broker fails after 10 s instead of 60
+    "admin": {"socket.timeout.ms": 10000, "socket.connection.setup.timeout.ms": 5000},
+    # an undeliverable record is reported after 30 s instead of 5 minutes
+    "producer": {"message.timeout.ms": 30000, "socket.connection.setup.timeout.ms": 5000},
+    # a vanished consumer leaves its group after 10 s instead of 45
+    "consumer": {"session.timeout.ms": 10000, "socket.connection.setup.timeout.ms": 5000},
+}
+
+
+def merge(kind: str, bootstrap: str, settings: dict | None, kwargs: dict) -> dict:
+    """Lab defaults, then the caller's settings; ``linger_ms=5`` is accepted for ``linger.ms``."""
+    conf = {"bootstrap.servers": bootstrap, **DEFAULTS[kind], "logger": _LOG,
+            "error_cb": _raise_when_all_down(bootstrap)}
+    conf.update(settings or {})
+    conf.update({k if k in _CALLBACKS else k.replace("_", "."): v for k, v in kwargs.items()})
+    return conf
+
+
+def _raise_when_all_down(bootstrap: str):
+    def error_cb(err: KafkaError) -> None:
+        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+            raise ClusterDown(f"All brokers at {bootstrap} are down or unreachable.",
+                              hint="start them with `labkit up` (or lab.start_broker(n) for each "
+                                   "stopped one); `labkit status` shows which are running.")
+    return error_cb
+
+
+def require_cluster(bootstrap: str) -> None:
+    """Fail fast, with a hint, when no broker of ``bootstrap`` answers at all."""
+    hosts = [hp.rsplit(":", 1) for hp in bootstrap.split(",")]
+    if not any(procs.port_answers(int(port), host) for host, port in hosts):
+        raise no_cluster(bootstrap)
+
+
+def admin(bootstrap: str, settings: dict | None = None, **kwargs) -> AdminClient:
+    require_cluster(bootstrap)
+    return AdminClient(merge("admin", bootstrap, settings, kwargs))
+
+
+def producer(bootstrap: str, settings: dict | None = None, **kwargs) -> Producer:
+    require_cluster(bootstrap)
+    return Producer(merge("producer", bootstrap, settings, kwargs))
+
+
+def consumer(bootstrap: str, group: str, settings: dict | None = None, **kwargs) -> Consumer:
+    require_cluster(bootstrap)
+    return Consumer(merge("consumer", bootstrap, {"group.id": group, **(settings or {})}, kwargs))
+
+
+@contextlib.contextmanager
+def quiet_admin(bootstrap: str):
+    """An admin client for labkit's own waits: no liveness check, no raising callback."""
+    client = AdminClient({"bootstrap.servers": bootstrap, **DEFAULTS["admin"], "logger": _LOG})
+    yield client
+
+
+def result(future, what: str, timeout: float = config.TIMEOUTS.request):
+    """Resolve one admin future; Kafka's error becomes a LabError that names ``what`` failed."""
+    try:
+        return future.result(timeout=timeout)
+    except KafkaException as exc:
+        err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+        name = err.name() if err else type(exc).__name__
+        text = err.str() if err else str(exc)
+        raise LabError(f"{what} failed: {name}: {text}", hint=HINTS.get(name, "")) from None
+    except TimeoutError:
+        raise LabError(f"{what} got no answer within {timeout:.0f} s.",
+                       hint="is the cluster up? `labkit status` tells.") from None
+
+
+# Kafka's error names learners meet, and what to do about each (notebooks 01 and 06).
+HINTS = {
+    "TOPIC_ALREADY_EXISTS": "delete it first, or pick another name.",
+    "UNKNOWN_TOPIC_OR_PART": "check the name with lab.admin().list_topics().topics.",
+    "INVALID_TOPIC_EXCEPTION": "topic names use letters, digits, '.', '_' and '-', at most 249 chars.",
+    "INVALID_REPLICATION_FACTOR": "the replication factor cannot exceed the number of live brokers.",
+    "INVALID_PARTITIONS": "partitions can be added but never removed; ask for more than there are.",
+    "NOT_ENOUGH_REPLICAS": "fewer in-sync replicas than min.insync.replicas: start a broker again.",
+    "GROUP_ID_NOT_FOUND": "no such consumer group; lab.admin().list_consumer_groups() lists them.",
+    "POLICY_VIOLATION": "the broker's policy refused this request.",
+    "_TIMED_OUT": "a broker did not answer in time: is the cluster up? `labkit status` tells.",
+}

@@ -1,0 +1,109 @@
+"""The handle a notebook holds: ``lab = lk.start()`` (introduced in notebook 00).
+
+One object knows the cluster (its backend, bootstrap servers, broker control) and hands out
+real confluent-kafka clients. Later notebooks add inspection and pictures on the same handle.
+"""
+from __future__ import annotations
+
+import sys
+
+from . import clients, config, topics
+from .brokers import LocalCluster
+
+
+class Lab:
+    """A running lab cluster. Broker ids are 1, 2 and 3."""
+
+    def __init__(self, cluster=None, out=None):
+        self.cluster = cluster or LocalCluster()
+        self.out = out or sys.stdout
+
+    def __repr__(self) -> str:
+        return f"<Lab {self.cluster.backend} cluster at {self.bootstrap_servers}>"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The ``bootstrap.servers`` string for any Kafka client or tool (all three brokers)."""
+        return self.cluster.bootstrap_servers
+
+    # ---- clients: the real confluent-kafka classes (notebook 00) ---------------------------
+    def admin(self, settings: dict | None = None, **kwargs):
+        """An ``AdminClient`` for this cluster, with lab timeouts."""
+        return clients.admin(self.bootstrap_servers, settings, **kwargs)
+
+    def producer(self, settings: dict | None = None, **kwargs):
+        """A ``Producer``; ``lab.producer(acks="all", linger_ms=5)`` or a dict of settings."""
+        return clients.producer(self.bootstrap_servers, settings, **kwargs)
+
+    def consumer(self, group: str, settings: dict | None = None, **kwargs):
+        """A ``Consumer`` in consumer group ``group`` (notebook 04 explains groups)."""
+        return clients.consumer(self.bootstrap_servers, group, settings, **kwargs)
+
+    def fresh_topic(self, name: str, partitions: int = 3, replication_factor: int = 3,
+                    config: dict | None = None) -> str:
+        """Delete ``name`` if an earlier run left it, create it empty, wait for its leaders."""
+        with clients.quiet_admin(self.bootstrap_servers) as admin:
+            clients.require_cluster(self.bootstrap_servers)
+            topics.fresh_topic(admin, name, partitions, replication_factor, config)
+        return name
+
+    # ---- the cluster and its brokers (notebooks 00 and 06) ---------------------------------
+    def status(self):
+        """A DataFrame: each broker's state, pid, port, and which one is the active controller."""
+        import pandas as pd
+        return pd.DataFrame(self.cluster.status()).set_index("broker")
+
+    @property
+    def controller(self) -> int | None:
+        """Id of the active KRaft controller (the quorum leader)."""
+        return next((row["broker"] for row in self.cluster.status() if row["controller"]), None)
+
+    def kill(self, n: int) -> None:
+        """SIGKILL broker ``n``: a crash, no goodbye to the controller."""
+        print(self.cluster.kill(n), file=self.out)
+
+    def stop_broker(self, n: int) -> None:
+        """Graceful shutdown of broker ``n``: it hands its leaderships over first."""
+        print(self.cluster.stop(n), file=self.out)
+
+    def start_broker(self, n: int) -> None:
+        """Start broker ``n`` again and wait until it is registered."""
+        print(self.cluster.start(n, out=_Null()), file=self.out)
+
+    def pause(self, n: int) -> None:
+        """SIGSTOP broker ``n``: alive but silent, like a long GC pause or a hung disk."""
+        print(self.cluster.pause(n), file=self.out)
+
+    def resume(self, n: int) -> None:
+        """SIGCONT a paused broker."""
+        print(self.cluster.resume(n), file=self.out)
+
+    def heal(self) -> None:
+        """Resume paused brokers and start stopped ones: the cluster back to full health."""
+        for row in self.cluster.status():
+            if row["state"] == "paused":
+                self.resume(row["broker"])
+        self.cluster.up(out=_Null())
+
+
+class _Null:
+    def write(self, _text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+def start(quiet: bool = False) -> Lab:
+    """Return a handle to the lab cluster, starting it first if it is not running (idempotent)."""
+    cluster = LocalCluster()
+    cluster.up(out=_Null() if quiet else sys.stdout)
+    return Lab(cluster)
+
+
+def stop(wipe: bool = False) -> None:
+    """Stop the lab cluster's brokers; ``wipe=True`` also deletes its data."""
+    LocalCluster().down(wipe=wipe, out=sys.stdout)
+
+
+__all__ = ["Lab", "start", "stop", "config"]

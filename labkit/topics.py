@@ -1,0 +1,73 @@
+"""Creating fresh topics for a lesson, so every notebook re-runs cleanly (notebook 00 onwards).
+
+``fresh_topic`` deletes a topic left by an earlier run and creates it anew, waiting on the
+cluster metadata (not on a timer) until the new topic has a leader for every partition.
+"""
+from __future__ import annotations
+
+import time
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import NewTopic
+
+from . import clients, config
+from .errors import LabError
+
+POLL = 0.2
+
+
+def _exists(admin, name: str) -> bool:
+    md = admin.list_topics(timeout=config.TIMEOUTS.request)
+    return name in md.topics
+
+
+def delete_topic(admin, name: str, timeout: float = 30.0) -> None:
+    """Delete ``name`` if it exists and wait until the metadata no longer lists it."""
+    if not _exists(admin, name):
+        return
+    try:
+        admin.delete_topics([name], operation_timeout=timeout)[name].result(timeout=timeout)
+    except KafkaException as exc:
+        if "UNKNOWN_TOPIC" not in str(exc):
+            raise LabError(f"Deleting topic {name!r} failed: {exc}", hint="is the cluster healthy? "
+                           "`labkit status`.") from None
+    end = time.monotonic() + timeout
+    while _exists(admin, name):
+        if time.monotonic() > end:
+            raise LabError(f"Topic {name!r} was still listed {timeout:.0f} s after its deletion.",
+                           hint="a broker may be down; `labkit status` tells.")
+        time.sleep(POLL)
+
+
+def fresh_topic(admin, name: str, partitions: int = 3, replication_factor: int = 3,
+                config_: dict | None = None, timeout: float = 30.0) -> None:
+    """(Re)create ``name`` empty, and return once every partition has a leader."""
+    delete_topic(admin, name, timeout)
+    new = NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
+                   config={k: str(v) for k, v in (config_ or {}).items()})
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            clients.result(admin.create_topics([new], operation_timeout=timeout)[name],
+                           f"Creating topic {name!r}", timeout + 5)
+            break
+        except LabError as exc:
+            # a topic just deleted can linger for a moment; anything else is the learner's to fix
+            if "TOPIC_ALREADY_EXISTS" not in exc.message or time.monotonic() > end:
+                raise
+            time.sleep(POLL)
+    wait_leaders(admin, name, partitions, max(1.0, end - time.monotonic()))
+
+
+def wait_leaders(admin, name: str, partitions: int, timeout: float) -> None:
+    """Wait until ``name`` has ``partitions`` partitions, each with a leader."""
+    end = time.monotonic() + timeout
+    while True:
+        topic = admin.list_topics(name, timeout=config.TIMEOUTS.request).topics.get(name)
+        if topic is not None and topic.error is None and len(topic.partitions) == partitions \
+                and all(p.leader >= 0 for p in topic.partitions.values()):
+            return
+        if time.monotonic() > end:
+            raise LabError(f"Topic {name!r} had no leader for every partition after {timeout:.0f} s.",
+                           hint="are enough brokers running? `labkit status` tells.")
+        time.sleep(POLL)
