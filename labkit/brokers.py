@@ -184,7 +184,7 @@ class LocalCluster:
             procs.send(pid, signal.SIGCONT)
             procs.send(pid, signal.SIGTERM)
         for pid, n in victims.items():
-            result = procs.terminate(pid, grace=config.TIMEOUTS.stop_broker)
+            result = procs.finish(pid, grace=config.TIMEOUTS.stop_broker)
             out.write(f"Broker {n} (pid {pid}): {result}.\n")
         for n in config.NODES:
             (self.node_dir(n) / "pid").unlink(missing_ok=True)

@@ -11,13 +11,14 @@ import argparse
 import sys
 
 from . import config, fetch
-from .brokers import LocalCluster
+from .backend import get_cluster
 from .errors import LabError
 
 
-def _status(cluster: LocalCluster) -> int:
+def _status(cluster) -> int:
     rows = cluster.status()
-    print(f"Kafka {config.KAFKA_VERSION} lab cluster ({cluster.backend}) in {cluster.state_dir}")
+    where = getattr(cluster, "state_dir", "")
+    print(f"Kafka {config.KAFKA_VERSION} lab cluster ({cluster.backend}){f' in {where}' if where else ''}")
     print(f"{'broker':>6}  {'state':8} {'pid':>8}  {'port':>5}  role")
     for r in rows:
         role = "active controller" if r["controller"] else ""
@@ -33,6 +34,7 @@ def _status(cluster: LocalCluster) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description="Run the Kafka lab's 3-broker cluster.")
+    parser.add_argument("--backend", help="local (default) or compose; also $LABKIT_BACKEND")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("up", help="start the cluster and wait until it is ready")
     down = sub.add_parser("down", help="stop every broker")
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fetch":
             print(fetch.fetch(sys.stderr))
             return 0
-        cluster = LocalCluster()
+        cluster = get_cluster(args.backend)
         if args.command == "up":
             cluster.up(out=sys.stdout)
             return _status(cluster)

@@ -8,14 +8,14 @@ from __future__ import annotations
 import sys
 
 from . import clients, config, topics
-from .brokers import LocalCluster
+from .backend import get_cluster
 
 
 class Lab:
     """A running lab cluster. Broker ids are 1, 2 and 3."""
 
     def __init__(self, cluster=None, out=None):
-        self.cluster = cluster or LocalCluster()
+        self.cluster = cluster or get_cluster()
         self.out = out or sys.stdout
 
     def __repr__(self) -> str:
@@ -94,16 +94,16 @@ class _Null:
         pass
 
 
-def start(quiet: bool = False) -> Lab:
+def start(quiet: bool = False, backend: str | None = None) -> Lab:
     """Return a handle to the lab cluster, starting it first if it is not running (idempotent)."""
-    cluster = LocalCluster()
+    cluster = get_cluster(backend)
     cluster.up(out=_Null() if quiet else sys.stdout)
     return Lab(cluster)
 
 
-def stop(wipe: bool = False) -> None:
+def stop(wipe: bool = False, backend: str | None = None) -> None:
     """Stop the lab cluster's brokers; ``wipe=True`` also deletes its data."""
-    LocalCluster().down(wipe=wipe, out=sys.stdout)
+    get_cluster(backend).down(wipe=wipe, out=sys.stdout)
 
 
 __all__ = ["Lab", "start", "stop", "config"]

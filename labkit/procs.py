@@ -106,6 +106,11 @@ def terminate(pid: int, grace: float) -> str:
         return "not running"
     send(pid, signal.SIGCONT)
     send(pid, signal.SIGTERM)
+    return finish(pid, grace)
+
+
+def finish(pid: int, grace: float) -> str:
+    """Wait for a process already sent SIGTERM; SIGKILL it once the grace period is over."""
     if wait_exit(pid, grace):
         return "stopped"
     send(pid, signal.SIGKILL)

