@@ -2,6 +2,7 @@
 
     labkit up | down [--wipe] | status | kill N | stop N | start N | pause N | resume N
     labkit bootstrap | fetch | logs N
+    labkit chaos --fault kill|stop|pause|bounce --trials N --records M [--unsafe]
 
 Errors print as a message and a ``Hint:`` line and exit with status 2, never a stack trace.
 """
@@ -32,6 +33,18 @@ def _status(cluster) -> int:
     return 0
 
 
+def _chaos(cluster, args) -> int:
+    """Failover trials as a table, ending with the one summary line (labkit.failover)."""
+    from . import failover
+    from .lab import Lab
+
+    print(failover.table_header(), flush=True)
+    df = failover.run_trials(Lab(cluster), args.fault, args.trials, args.records, args.unsafe,
+                             out=sys.stdout)
+    print(failover.summary(df))
+    return 1 if df["lost"].sum() and not args.unsafe else 0  # a safe trial losing data fails
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description="Run the Kafka lab's 3-broker cluster.")
     parser.add_argument("--backend", help="local (default) or compose; also $LABKIT_BACKEND")
@@ -49,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     logs = sub.add_parser("logs", help="show a broker's log")
     logs.add_argument("broker")
     logs.add_argument("-n", "--lines", type=int, default=40)
+    chaos = sub.add_parser("chaos", help="failover trials: write, break a leader, check every ack")
+    chaos.add_argument("--fault", choices=("kill", "stop", "pause", "bounce"), default="kill")
+    chaos.add_argument("--trials", type=int, default=1)
+    chaos.add_argument("--records", type=int, default=2000, help="at least this many per trial")
+    chaos.add_argument("--unsafe", action="store_true",
+                       help="negative control: acks=1, RF=2, unclean election; can lose data")
     args = parser.parse_args(argv)
 
     try:
@@ -56,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             print(fetch.fetch(sys.stderr))
             return 0
         cluster = get_cluster(args.backend)
+        if args.command == "chaos":
+            return _chaos(cluster, args)
         if args.command == "up":
             cluster.up(out=sys.stdout)
             return _status(cluster)

@@ -145,6 +145,7 @@ def run_trial(lab, fault: str = "kill", records: int = 2000, unsafe: bool = Fals
         raise LabError(f"A trial needs at least 1 record, not {records}.", hint="use --records 2000.")
     t0 = time.monotonic()
     bootstrap = lab.bootstrap_servers
+    clients.require_cluster(bootstrap)  # a cluster that is down is the learner's to start
     lab.heal()  # every trial starts from a healthy cluster
     name = f"labkit-chaos-{'unsafe' if unsafe else fault}-{uuid.uuid4().hex[:6]}"
     topic_config = ({"min.insync.replicas": 1, "unclean.leader.election.enable": "true"} if unsafe
