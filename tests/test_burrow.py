@@ -1,0 +1,80 @@
+"""Each of Burrow's rules on a synthetic history (pure functions: no cluster needed)."""
+import pandas as pd
+import pytest
+
+from labkit import burrow
+
+
+def history(committed, lag, member="c1", times=None, partition=0, group="g"):
+    times = times if times is not None else list(range(len(committed)))
+    return pd.DataFrame({"time": times, "group": group, "topic": "t", "partition": partition,
+                         "member": member, "committed": committed, "lag": lag})
+
+
+def status(df, **kw):
+    return burrow.partition_status(df, **kw)
+
+
+def test_ok_when_lag_was_zero_in_the_window():
+    assert status(history([10, 10, 10, 10], [5, 0, 5, 5])) == "OK"
+
+
+def test_ok_when_lag_decreases():
+    assert status(history([10, 20, 30, 40], [40, 35, 38, 30])) == "OK"
+
+
+def test_rewind_when_committed_goes_backwards():
+    assert status(history([10, 20, 5, 15], [30, 20, 40, 35])) == "REWIND"
+
+
+def test_stop_when_commits_stopped_longer_than_the_window():
+    # nobody owns the partition: its last commit was at t=0, the window spans 0..5
+    df = history([10] * 6, [50] * 6, member="")
+    assert status(df) == "STOP"
+    # the same offsets with a live owner are a stall, not a stop
+    assert status(history([10] * 6, [50] * 6)) == "STALL"
+
+
+def test_stop_uses_commit_times_when_the_history_has_them():
+    df = history([10, 11, 12], [5, 5, 5], times=[100, 101, 102]).assign(commit_time=[0, 1, 2])
+    assert status(df) == "STOP"          # 100 s since the last commit, window spans 2 s
+    assert status(df.assign(commit_time=[100, 101, 102])) == "WARN"
+
+
+def test_stall_when_offsets_do_not_move_with_lag():
+    assert status(history([7, 7, 7, 7], [3, 4, 6, 9])) == "STALL"
+
+
+def test_warn_when_lag_never_decreases():
+    assert status(history([10, 12, 14, 16], [20, 25, 25, 31])) == "WARN"
+
+
+def test_window_limits_what_is_judged():
+    # a zero lag long ago (outside a 4-sample window) does not make the partition OK
+    df = history([0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5])
+    assert status(df, window=10) == "OK"
+    assert status(df, window=4) == "WARN"
+
+
+def test_too_few_samples_are_ok_and_timestamps_work():
+    assert status(history([5], [9])) == "OK"
+    stamps = pd.to_datetime(["2026-01-01 10:00:00", "2026-01-01 10:00:01", "2026-01-01 10:00:02"])
+    assert status(history([1, 2, 3], [4, 5, 6], times=stamps)) == "WARN"
+
+
+def test_evaluate_and_group_status_take_the_worst():
+    df = pd.concat([history([10, 20, 30], [0, 0, 0], partition=0),
+                    history([10, 10, 10], [5, 5, 5], partition=1),
+                    history([10, 12, 14], [5, 6, 7], partition=2)])
+    ev = burrow.evaluate(df).set_index("partition")
+    assert ev["status"].to_dict() == {0: "OK", 1: "STALL", 2: "WARN"}
+    assert ev["samples"].tolist() == [3, 3, 3]
+    assert burrow.group_status(ev["status"]) == "STALL"
+    assert burrow.group_status([]) == "OK"
+    assert burrow.group_status(["OK", "REWIND", "STOP"]) == "REWIND"
+
+
+@pytest.mark.parametrize("rule", burrow.STATUSES)
+def test_every_status_has_a_colour_and_a_line_style(rule):
+    from labkit import plots
+    assert rule in plots.STATUS_COLOURS and rule in plots.STATUS_STYLES
