@@ -231,13 +231,17 @@ COLUMNS = ("fault", "acked", "failed", "lost", "duplicates", "reordered", "unack
            "next_ack_s", "victims", "wall_s")
 
 
+def _cell(column: str, value) -> str:
+    width = max(len(column), 8)
+    return f"{str(value):{width}}" if column in ("fault", "victims") else f"{str(value):>{width}}"
+
+
 def table_header() -> str:
-    return f"{'trial':>5}  " + "  ".join(f"{c:>15}" if c != "fault" else f"{c:8}" for c in COLUMNS)
+    return "trial  " + "  ".join(_cell(c, c) for c in COLUMNS)
 
 
 def table_line(row: dict) -> str:
-    cells = [f"{str(row[c]):8}" if c == "fault" else f"{str(row[c]):>15}" for c in COLUMNS]
-    return f"{row['trial']:>5}  " + "  ".join(cells)
+    return f"{row['trial']:>5}  " + "  ".join(_cell(c, row[c]) for c in COLUMNS)
 
 
 def summary(df) -> str:
