@@ -60,19 +60,30 @@ def require_cluster(bootstrap: str) -> None:
         raise no_cluster(bootstrap)
 
 
+def _build(cls, conf: dict):
+    """Construct a client; librdkafka's refusal of a setting becomes a LabError naming it."""
+    try:
+        return cls(conf)
+    except (KafkaException, ValueError, TypeError) as exc:
+        err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+        raise LabError(f"Invalid client setting: {err.str() if err else exc}",
+                       hint="check the name and value against librdkafka's CONFIGURATION.md; "
+                            "keywords use '_' for '.', e.g. auto_offset_reset='earliest'.") from None
+
+
 def admin(bootstrap: str, settings: dict | None = None, **kwargs) -> AdminClient:
     require_cluster(bootstrap)
-    return AdminClient(merge("admin", bootstrap, settings, kwargs))
+    return _build(AdminClient, merge("admin", bootstrap, settings, kwargs))
 
 
 def producer(bootstrap: str, settings: dict | None = None, **kwargs) -> Producer:
     require_cluster(bootstrap)
-    return Producer(merge("producer", bootstrap, settings, kwargs))
+    return _build(Producer, merge("producer", bootstrap, settings, kwargs))
 
 
 def consumer(bootstrap: str, group: str, settings: dict | None = None, **kwargs) -> Consumer:
     require_cluster(bootstrap)
-    return Consumer(merge("consumer", bootstrap, {"group.id": group, **(settings or {})}, kwargs))
+    return _build(Consumer, merge("consumer", bootstrap, {"group.id": group, **(settings or {})}, kwargs))
 
 
 @contextlib.contextmanager
@@ -101,6 +112,13 @@ HINTS = {
     "TOPIC_ALREADY_EXISTS": "delete it first, or pick another name.",
     "UNKNOWN_TOPIC_OR_PART": "check the name with lab.admin().list_topics().topics.",
     "INVALID_TOPIC_EXCEPTION": "topic names use letters, digits, '.', '_' and '-', at most 249 chars.",
+    "TOPIC_EXCEPTION": "topic names use letters, digits, '.', '_' and '-', at most 249 chars "
+                       "(and are not '.' or '..').",
+    "INVALID_CONFIG": "a topic setting has a wrong name or value; Kafka's message says which.",
+    "NOT_COORDINATOR": "the group's coordinator moved (a broker restarted?): try again in a few seconds.",
+    "COORDINATOR_NOT_AVAILABLE": "the group coordinator is not up yet (a broker restarted?): try "
+                                 "again in a few seconds.",
+    "COORDINATOR_LOAD_IN_PROGRESS": "the group coordinator is still loading: try again in a few seconds.",
     "INVALID_REPLICATION_FACTOR": "the replication factor cannot exceed the number of live brokers.",
     "INVALID_PARTITIONS": "partitions can be added but never removed; ask for more than there are.",
     "NOT_ENOUGH_REPLICAS": "fewer in-sync replicas than min.insync.replicas: start a broker again.",
