@@ -52,7 +52,7 @@ class LocalCluster:
             return None
         try:
             state = json.loads(path.read_text())
-            if state.get("kind") != STATE_KIND:
+            if not isinstance(state, dict) or state.get("kind") != STATE_KIND:
                 raise ValueError("not a labkit cluster")
             return state
         except (ValueError, OSError) as exc:
@@ -159,8 +159,12 @@ class LocalCluster:
                 shutil.rmtree(self.node_dir(n) / "data", ignore_errors=True)
             state = {"kind": STATE_KIND, "cluster_id": _new_cluster_id(),
                      "kafka_version": config.KAFKA_VERSION, "port_base": self.port_base}
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-            (self.state_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
+            try:
+                self.state_dir.mkdir(parents=True, exist_ok=True)
+                (self.state_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
+            except OSError as exc:
+                raise LabError(f"labkit cannot write the cluster's state in {self.state_dir} ({exc}).",
+                               hint="point LABKIT_STATE_DIR at a folder you can write to.") from None
             out.write(f"Formatting storage for a new cluster (id {state['cluster_id']}) ...\n")
             self._format(list(config.NODES), state["cluster_id"])
         started = {}
