@@ -10,7 +10,7 @@ import os
 
 from .errors import LabError
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "compose")
 
 
 def get_cluster(name: str | None = None):
@@ -19,4 +19,7 @@ def get_cluster(name: str | None = None):
     if name == "local":
         from .brokers import LocalCluster
         return LocalCluster()
+    if name == "compose":
+        from .compose import ComposeCluster
+        return ComposeCluster()
     raise LabError(f"Unknown backend {name!r}.", hint=f"use one of: {', '.join(BACKENDS)}.")

@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     chaos.add_argument("--records", type=int, default=2000, help="at least this many per trial")
     chaos.add_argument("--unsafe", action="store_true",
                        help="negative control: acks=1, RF=2, unclean election; can lose data")
+    for verb_parser in sub.choices.values():  # `labkit up --backend compose` works as well
+        verb_parser.add_argument("--backend", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     try:

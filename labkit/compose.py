@@ -1,0 +1,316 @@
+"""Running the three brokers as Docker containers: the compose path (notebook 00; broker control in 06).
+
+``docker-compose.yml`` at the repository root describes the cluster (the official
+``apache/kafka`` image, the same lab settings and host ports as local mode). ``ComposeCluster``
+has the interface of ``brokers.LocalCluster``, so ``labkit up --backend compose`` (or
+``LABKIT_BACKEND=compose``) gives notebooks, broker buttons and the chaos checker the same cluster
+object. ``up``/``down`` run ``docker compose``; broker control goes through the docker SDK:
+
+    kill -> container kill (SIGKILL)   stop -> container stop    start -> container start
+    pause -> container pause (freezer, like SIGSTOP)             resume -> container unpause
+
+``OPERATIONS`` and ``compose_command`` are that mapping as plain data, tested without an engine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import clients, config, procs, ready
+from .errors import LabError
+
+PROJECT = "kafka-lab"  # the compose project name; also `name:` in docker-compose.yml
+DATA_DIR = "/var/lib/kafka/data"  # KAFKA_LOG_DIRS in docker-compose.yml, a named volume
+QUORUM_STATE = f"{DATA_DIR}/__cluster_metadata-0/quorum-state"
+POLL = 0.25
+
+# Lab operation -> (docker SDK container method, its keyword arguments).
+OPERATIONS = {
+    "kill": ("kill", {"signal": "SIGKILL"}),
+    "stop": ("stop", {"timeout": int(config.TIMEOUTS.stop_broker)}),  # SIGTERM, then SIGKILL
+    "start": ("start", {}),
+    "pause": ("pause", {}),
+    "resume": ("unpause", {}),
+}
+
+# Docker's container states -> the states LocalCluster.status() reports.
+STATES = {"running": "running", "paused": "paused", "restarting": "running",
+          "created": "stopped", "exited": "stopped", "removing": "stopped", "dead": "stopped"}
+
+NO_ENGINE_HINT = ("start Docker Desktop (or `sudo systemctl start docker` on Linux) and try again; "
+                  "or use the local backend, which needs no Docker: unset LABKIT_BACKEND.")
+
+
+def service(node: int) -> str:
+    """The compose service (and hostname) of broker ``node``: kafka-1, kafka-2, kafka-3."""
+    return f"kafka-{node}"
+
+
+def container_call(operation: str, node: int) -> tuple[str, str, dict]:
+    """(service, container method, kwargs) that carry out lab ``operation`` on broker ``node``."""
+    try:
+        method, kwargs = OPERATIONS[operation]
+    except KeyError:
+        raise LabError(f"No broker operation {operation!r}.",
+                       hint=f"use one of: {', '.join(OPERATIONS)}.") from None
+    return service(node), method, dict(kwargs)
+
+
+def env_name(setting: str) -> str:
+    """The apache/kafka image's environment variable for a broker setting (``a.b_c-d`` -> KAFKA_A_B__C___D)."""
+    return "KAFKA_" + setting.replace("_", "__").replace(".", "_").replace("-", "___").upper()
+
+
+def compose_file() -> Path:
+    """The compose file: ``$LABKIT_COMPOSE_FILE``, else docker-compose.yml beside the labkit package."""
+    return Path(os.environ.get("LABKIT_COMPOSE_FILE", config.PACKAGE_DIR.parent / "docker-compose.yml"))
+
+
+def compose_command(action: str, file: Path, wipe: bool = False) -> list[str]:
+    """The ``docker compose`` command line for ``up`` (detached, waits for healthchecks) or ``down``."""
+    base = ["docker", "compose", "-f", str(file), "-p", PROJECT]
+    if action == "up":
+        return base + ["up", "-d", "--wait"]
+    if action == "down":  # the ui profile too, so an optional kafka-ui goes with the brokers
+        return base + ["--profile", "ui", "down", "--remove-orphans"] + (["-v"] if wipe else [])
+    raise LabError(f"No compose action {action!r}.", hint="use up or down.")
+
+
+def leader_from_states(states: list[dict]) -> int | None:
+    """The quorum leader among KRaft ``quorum-state`` documents: the highest epoch's leaderId."""
+    best = (-1, None)
+    for state in states:
+        epoch, leader = state.get("leaderEpoch", -1), state.get("leaderId", -1)
+        if leader is not None and leader >= 0 and epoch > best[0]:
+            best = (epoch, leader)
+    return best[1]
+
+
+class ComposeCluster:
+    """The lab cluster as three containers of docker-compose.yml; ``client`` is a docker SDK client."""
+
+    backend = "compose"
+
+    def __init__(self, client=None, file: Path | None = None, run=subprocess.run):
+        self._client = client
+        self.file = Path(file or compose_file())
+        self._run = run
+        self.port_base = config.DEFAULT_PORT_BASE  # docker-compose.yml publishes local mode's ports
+        self.bootstrap_servers = config.bootstrap_servers(self.port_base)
+
+    # ---- the engine and the containers ----------------------------------------------------
+    @property
+    def client(self):
+        """A docker SDK client, made on first use; a LabError with a hint when no engine answers."""
+        if self._client is None:
+            try:
+                import docker
+            except ImportError:
+                raise LabError("The docker Python package is not installed.",
+                               hint="`pip install docker` (it is in pyproject.toml).") from None
+            try:
+                client = docker.from_env(timeout=int(config.TIMEOUTS.request))
+                client.ping()
+            except Exception as exc:  # DockerException, or requests' connection errors
+                raise LabError(f"No Docker engine answers ({type(exc).__name__}: {exc}).",
+                               hint=NO_ENGINE_HINT) from None
+            self._client = client
+        return self._client
+
+    def check_node(self, node) -> int:
+        """The broker id as an int, or a LabError naming the brokers there are."""
+        try:
+            node = int(node)
+        except (TypeError, ValueError):
+            node = -1
+        if node not in config.NODES:
+            raise LabError(f"There is no broker {node}: the lab cluster has brokers "
+                           f"{', '.join(map(str, config.NODES))}.",
+                           hint="pick one of those ids; `labkit status` lists them.")
+        return node
+
+    def container(self, node: int):
+        """Broker ``node``'s container (found by its compose labels), or None before `up`."""
+        labels = [f"com.docker.compose.project={PROJECT}", f"com.docker.compose.service={service(node)}"]
+        found = self.client.containers.list(all=True, filters={"label": labels})
+        return found[0] if found else None
+
+    def _state(self, node: int) -> str:
+        box = self.container(node)
+        return STATES.get(box.status, "stopped") if box is not None else "stopped"
+
+    def pid(self, node: int) -> int | None:
+        """The broker's process id as the engine sees it (inside Docker Desktop's VM on Mac/Windows)."""
+        box = self.container(node)
+        if box is None or box.status not in ("running", "paused"):
+            return None
+        return box.attrs.get("State", {}).get("Pid") or None
+
+    def _call(self, operation: str, node: int):
+        name, method, kwargs = container_call(operation, node)
+        box = self.container(node)
+        if box is None:
+            raise LabError(f"There is no container for broker {node} ({name}).",
+                           hint="start the cluster with `labkit up --backend compose`.")
+        try:
+            getattr(box, method)(**kwargs)
+        except Exception as exc:  # docker.errors.APIError: say what the engine said
+            raise LabError(f"Docker could not {method} {name}: {exc}",
+                           hint="`labkit status` shows each broker's state.") from None
+        return box
+
+    def _wait_status(self, node: int, wanted: set[str], timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self._state(node) in wanted:
+                return True
+            time.sleep(POLL)
+        return False
+
+    def log_tail(self, node: int, lines: int = 30) -> str:
+        """The last lines of a broker container's output (Kafka logs to stdout in the image)."""
+        box = self.container(node)
+        if box is None:
+            return ""
+        return box.logs(tail=lines).decode(errors="replace").rstrip()
+
+    # ---- the cluster ----------------------------------------------------------------------
+    def _compose(self, action: str, out, wipe: bool = False, timeout: float = config.TIMEOUTS.up) -> None:
+        if not self.file.exists():
+            raise LabError(f"The compose file {self.file} does not exist.",
+                           hint="run labkit from a clone of the lab, or set LABKIT_COMPOSE_FILE.")
+        self.client  # a clear "no engine" error before compose prints its own
+        cmd = compose_command(action, self.file, wipe)
+        try:
+            res = self._run(cmd, capture_output=True, text=True, timeout=timeout)
+        except FileNotFoundError:
+            raise LabError("The docker command is not installed.",
+                           hint="install Docker Desktop, or Docker Engine with the compose plugin.") from None
+        except subprocess.TimeoutExpired:
+            raise LabError(f"`{' '.join(cmd[:2] + cmd[6:])}` took over {timeout:.0f} s.",
+                           hint="`docker compose ps` and `docker compose logs kafka-1` show why.",
+                           log_tail=self.log_tail(config.NODES[0], 10)) from None
+        text = (res.stdout + res.stderr).strip()
+        if res.returncode != 0:
+            hint = ("install the compose plugin (Docker Compose v2: `docker compose version`)."
+                    if "not a docker command" in text or "unknown command" in text
+                    else "`docker compose logs kafka-1` shows a broker's log; "
+                         "`labkit --backend compose down --wipe` starts afresh.")
+            raise LabError(f"`docker compose {action}` failed (exit {res.returncode}).", hint=hint,
+                           log_tail="\n".join(text.splitlines()[-15:]))
+        if text:
+            out.write(text + "\n")
+
+    def up(self, out=sys.stderr) -> list[dict]:
+        """Start the containers that are not running and return when the cluster is ready (notebook 00)."""
+        states = {n: self._state(n) for n in config.NODES}
+        if all(s == "running" for s in states.values()):
+            out.write(f"The lab cluster (compose) is already running at {self.bootstrap_servers}.\n")
+            return self.status()
+        for n, state in states.items():  # local mode (or anything else) may hold our host ports
+            port = config.client_port(n, self.port_base)
+            if state == "stopped" and not procs.port_free(port):
+                owner = procs.port_owner(port)
+                raise LabError(f"Port {port} for broker {n} is already taken{' by ' + owner if owner else ''}.",
+                               hint="the local lab cluster uses the same ports: stop it with "
+                                    "`labkit --backend local down`, then try again.")
+        out.write(f"docker compose up (Kafka {config.KAFKA_VERSION}; the first run pulls the image) ...\n")
+        # compose waits for the healthchecks; the image pull on a first run is part of it.
+        self._compose("up", out, timeout=config.TIMEOUTS.fetch + config.TIMEOUTS.up)
+        ready.wait_cluster(self, {}, out, config.TIMEOUTS.up)  # registered, probe partition in sync
+        return self.status()
+
+    def down(self, wipe: bool = False, out=sys.stderr) -> None:
+        """Remove the containers (``docker compose down``); ``wipe`` also deletes the data volumes."""
+        self._compose("down", out, wipe=wipe, timeout=config.TIMEOUTS.stop_broker * 3 + 30)
+        out.write("Removed the lab's containers" + (" and data volumes.\n" if wipe else ".\n"))
+
+    def active_controller(self) -> int | None:
+        """Id of the active KRaft controller, from the running nodes' ``quorum-state`` files."""
+        states, running = [], set()
+        for node in config.NODES:
+            box = self.container(node)
+            if box is None or box.status != "running":
+                continue
+            running.add(node)
+            try:
+                code, output = box.exec_run(["cat", QUORUM_STATE])
+                if code == 0:
+                    states.append(json.loads(output))
+            except Exception:  # a node that just died or has no metadata yet
+                continue
+        leader = leader_from_states(states)
+        return leader if leader in running else None
+
+    def status(self) -> list[dict]:
+        """One dict per broker, with the keys of LocalCluster.status(): id, state, pid, port, answers, controller."""
+        controller = self.active_controller()
+        rows = []
+        for n in config.NODES:
+            state, port = self._state(n), config.client_port(n, self.port_base)
+            rows.append({"broker": n, "state": state, "pid": self.pid(n), "port": port,
+                         "answers": state == "running" and procs.port_answers(port),
+                         "controller": n == controller})
+        return rows
+
+    # ---- broker control (notebook 06) -----------------------------------------------------
+    def kill(self, node) -> str:
+        node = self.check_node(node)
+        if self._state(node) == "stopped":
+            return f"broker {node} was not running"
+        self._call("kill", node)
+        self._wait_status(node, {"stopped"}, config.TIMEOUTS.kill)
+        return f"broker {node} killed (SIGKILL)"
+
+    def stop(self, node) -> str:
+        node = self.check_node(node)
+        if self._state(node) == "stopped":
+            return f"broker {node} was not running"
+        if self._state(node) == "paused":  # a frozen broker cannot shut down gracefully
+            self._call("resume", node)
+        self._call("stop", node)
+        return f"broker {node}: stopped (docker stop)"
+
+    def start(self, node, out=sys.stderr) -> str:
+        node = self.check_node(node)
+        if self._state(node) != "stopped":
+            return f"broker {node} is already running"
+        self._call("start", node)
+        self._wait_registered(node, out, config.TIMEOUTS.start_broker)
+        return f"broker {node} started (container {service(node)}) and registered"
+
+    def _wait_registered(self, node: int, out, timeout: float) -> None:
+        """Block until broker ``node`` is in the cluster metadata; fail fast if its container exits."""
+        t0, end = time.monotonic(), time.monotonic() + timeout
+        with clients.quiet_admin(self.bootstrap_servers) as admin:
+            while node not in ready.registered(admin):
+                if self._state(node) == "stopped":
+                    raise LabError(f"Broker {node}'s container exited during start-up.",
+                                   hint=f"read its log with `labkit --backend compose logs {node}`.",
+                                   log_tail=self.log_tail(node, 15))
+                if time.monotonic() > end:
+                    raise LabError(f"Broker {node} did not register within {timeout:.0f} s.",
+                                   hint=f"`docker compose logs {service(node)}` shows what it is doing.",
+                                   log_tail=self.log_tail(node, 10))
+                time.sleep(POLL)
+        out.write(f"  broker {node} registered ({time.monotonic() - t0:.1f} s)\n")
+
+    def _freeze(self, node, operation: str, verb: str, done_state: str) -> str:
+        node = self.check_node(node)
+        state = self._state(node)
+        if state == "stopped":
+            raise LabError(f"Broker {node} is not running, so it cannot be {verb}.",
+                           hint=f"start it with `labkit start {node}` (lab.start_broker({node})).")
+        if state != done_state:  # like SIGSTOP/SIGCONT, doing it twice is harmless
+            self._call(operation, node)
+        return f"broker {node} {verb}"
+
+    def pause(self, node) -> str:
+        return self._freeze(node, "pause", "paused (docker pause)", "paused")
+
+    def resume(self, node) -> str:
+        return self._freeze(node, "resume", "resumed (docker unpause)", "running")
