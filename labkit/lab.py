@@ -85,6 +85,65 @@ class Lab:
                 self.resume(row["broker"])
         self.cluster.up(out=_Null())
 
+    # ---- inspection and pictures (notebooks 02-06) -----------------------------------------
+    # Thin delegations: the work is in inspect.py, plots.py, burrow.py, sampler.py, widgets.py.
+    @property
+    def inspector(self):
+        """The object that asks the cluster for its state (one admin client, reused)."""
+        if getattr(self, "_inspector", None) is None:
+            from .inspect import Inspector
+            self._inspector = Inspector(self.cluster)
+        return self._inspector
+
+    def brokers(self):
+        """DataFrame: each broker's id, host:port, state, alive, is_controller, leaders, partitions."""
+        return self.inspector.brokers()
+
+    def partitions(self, topic: str):
+        """DataFrame: each partition's leader, replicas, isr, under_replicated, offline, low, high."""
+        return self.inspector.partitions(topic)
+
+    def groups(self):
+        """DataFrame: each consumer group's state, type, members, assignor, coordinator."""
+        return self.inspector.groups()
+
+    def lag(self, group: str):
+        """DataFrame: per partition the owner, committed, end and lag (end - committed)."""
+        return self.inspector.lag(group)
+
+    def plot_partitions(self, topics, title: str | None = None):
+        """The brokers x partitions grid of one topic or a list of topics (notebooks 02 and 06)."""
+        from . import plots
+        topics = [topics] if isinstance(topics, str) else list(topics)
+        return plots.plot_partitions(self.inspector.partitions_many(topics), self.brokers(), title)
+
+    def plot_log(self, topic: str, groups=(), title: str | None = None):
+        """Each partition's retained range with the committed offsets of ``groups`` (notebook 04)."""
+        from . import plots
+        groups = [groups] if isinstance(groups, str) else list(groups)
+        lag = self.inspector.lag_many(groups) if groups else self.inspector.lag_many([])
+        return plots.plot_log(self.partitions(topic), lag[lag["topic"] == topic], title)
+
+    def plot_lag(self, history, window: int = 10, title: str | None = None):
+        """Lag over time, coloured by Burrow status; ``history`` is a sampler or its DataFrame."""
+        from . import plots
+        return plots.plot_lag(getattr(history, "history", history), window, title)
+
+    def plot_assignment(self, group: str):
+        """Which consumer of ``group`` owns which partition (notebook 05)."""
+        from . import plots
+        return plots.plot_assignment(self.lag(group), group)
+
+    def sample_lag(self, group, every: float = 1.0, max_samples: int = 3600):
+        """Start recording ``group``'s lag every ``every`` s in the background; ``.stop()`` ends it."""
+        from .sampler import LagSampler
+        return LagSampler(self.inspector, group, every, max_samples)
+
+    def dashboard(self, topic: str, group: str | None = None, every: float = 2.0, mode: str = "auto"):
+        """Live partition grid, lag plot and broker buttons; a static snapshot without a front end."""
+        from .widgets import Dashboard
+        return Dashboard(self, topic, group, every=every, mode=mode).show()
+
 
 class _Null:
     def write(self, _text: str) -> None:

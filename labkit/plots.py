@@ -19,11 +19,6 @@ from matplotlib.patches import Patch
 
 from . import burrow
 
-try:  # in a kernel this registers the PNG display of Figure objects (no pyplot needed after)
-    import matplotlib.pyplot  # noqa: F401
-except Exception:  # pragma: no cover - headless without any backend still draws to PNG
-    pass
-
 # Okabe-Ito colours
 BLUE, GREEN, ORANGE, VERMILLION = "#0072B2", "#009E73", "#E69F00", "#D55E00"
 PURPLE, SKY, YELLOW, GREY = "#CC79A7", "#56B4E9", "#F0E442", "#EEEEEE"
@@ -33,10 +28,27 @@ ROLE_MARKS = ("", "L", "F", "O", "X")
 STATUS_COLOURS = {"OK": GREEN, "WARN": ORANGE, "STOP": VERMILLION, "STALL": PURPLE, "REWIND": BLUE}
 STATUS_STYLES = {"OK": "-", "WARN": "--", "STOP": ":", "STALL": "-.", "REWIND": (0, (5, 1, 1, 1))}
 ROWS_PER_BLOCK = 20  # partitions per column of the grid before it wraps
-matplotlib.rcParams.setdefault("figure.dpi", 100)
+
+
+def _show_inline() -> None:
+    """In IPython, display our (pyplot-free) figures as PNG, once, whatever the backend."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        png.lookup_by_type(Figure)
+    except KeyError:
+        png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
 
 
 def _figure(width: float, height: float) -> Figure:
+    _show_inline()
     return Figure(figsize=(min(width, 14), min(height, 12)), layout="constrained")
 
 
