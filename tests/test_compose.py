@@ -1,0 +1,400 @@
+"""The compose path: docker-compose.yml checked against labkit, the lab-operation -> docker mapping,
+`docker compose config` where the compose plugin exists, and the backend against a real engine
+where one answers (otherwise those tests are skipped and say why)."""
+import base64
+import io
+import json
+import shutil
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from labkit import clients, compose, config
+from labkit.backend import BACKENDS, get_cluster
+from labkit.brokers import LocalCluster
+from labkit.compose import ComposeCluster
+from labkit.errors import LabError
+from labkit.settings import LAB_SETTINGS
+
+FILE = compose.compose_file()
+NODES = [compose.service(n) for n in config.NODES]
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return yaml.safe_load(FILE.read_text())
+
+
+def env(spec, node):
+    return {k: str(v) for k, v in spec["services"][compose.service(node)]["environment"].items()}
+
+
+def listeners(value: str) -> dict[str, tuple[str, int]]:
+    """'NAME://host:port,...' -> {NAME: (host, port)}."""
+    out = {}
+    for item in value.split(","):
+        name, rest = item.split("://")
+        host, port = rest.rsplit(":", 1)
+        out[name] = (host, int(port))
+    return out
+
+
+def published(port_spec: str) -> tuple[str, int, int]:
+    host_ip, host_port, container_port = port_spec.split(":")
+    return host_ip, int(host_port), int(container_port)
+
+
+# ---- docker-compose.yml, structurally --------------------------------------------------------
+def test_three_nodes_with_the_lab_ids_and_one_project(spec):
+    assert spec["name"] == compose.PROJECT
+    assert sorted(s for s in spec["services"] if s.startswith("kafka-") and s != "kafka-ui") == NODES
+    for n in config.NODES:
+        e = env(spec, n)
+        assert e["KAFKA_NODE_ID"] == str(n)
+        assert e["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert spec["services"][compose.service(n)]["hostname"] == compose.service(n)
+
+
+def test_image_is_the_pinned_kafka_release(spec):
+    for name in NODES:
+        assert spec["services"][name]["image"] == f"apache/kafka:{config.KAFKA_VERSION}"
+    ui = spec["services"]["kafka-ui"]["image"]
+    assert ":" in ui and not ui.endswith(":latest")
+
+
+def test_quorum_voters_match_node_ids_and_controller_listeners(spec):
+    voters = {}
+    for n in config.NODES:
+        e = env(spec, n)
+        voters[n] = e["KAFKA_CONTROLLER_QUORUM_VOTERS"]
+    assert len(set(voters.values())) == 1, "every node must see the same quorum"
+    parsed = {int(i): hp.rsplit(":", 1) for i, hp in (v.split("@") for v in voters[1].split(","))}
+    assert sorted(parsed) == list(config.NODES)
+    for n, (host, port) in parsed.items():
+        e = env(spec, n)
+        ctrl = e["KAFKA_CONTROLLER_LISTENER_NAMES"]
+        assert host == compose.service(n)
+        assert listeners(e["KAFKA_LISTENERS"])[ctrl][1] == int(port)
+
+
+def test_listener_maps_are_consistent(spec):
+    for n in config.NODES:
+        e = env(spec, n)
+        protocols = dict(p.split(":") for p in e["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+        bound, advertised = listeners(e["KAFKA_LISTENERS"]), listeners(e["KAFKA_ADVERTISED_LISTENERS"])
+        assert set(bound) == set(protocols)
+        assert set(advertised) <= set(bound)
+        ctrl, inter = e["KAFKA_CONTROLLER_LISTENER_NAMES"], e["KAFKA_INTER_BROKER_LISTENER_NAME"]
+        assert ctrl not in advertised  # controllers are never advertised to clients
+        # brokers reach each other by service name on the internal listener
+        assert advertised[inter] == (compose.service(n), bound[inter][1])
+
+
+def test_host_clients_get_local_modes_ports_on_127_0_0_1(spec):
+    """The advertised.listeners trap: what a host client is told must be what the host publishes."""
+    for n in config.NODES:
+        e = env(spec, n)
+        bound, advertised = listeners(e["KAFKA_LISTENERS"]), listeners(e["KAFKA_ADVERTISED_LISTENERS"])
+        host_port = config.client_port(n, config.DEFAULT_PORT_BASE)
+        external = [name for name, (host, _) in advertised.items() if host == config.HOST]
+        assert len(external) == 1
+        assert advertised[external[0]] == (config.HOST, host_port)
+        ports = [published(p) for p in spec["services"][compose.service(n)]["ports"]]
+        assert ports == [(config.HOST, host_port, bound[external[0]][1])]
+    assert ComposeCluster(client=FakeClient([])).bootstrap_servers == \
+        config.bootstrap_servers(config.DEFAULT_PORT_BASE)
+
+
+def test_every_published_port_binds_127_0_0_1_only(spec):
+    for name, svc in spec["services"].items():
+        for p in svc.get("ports", []):
+            assert published(p)[0] == "127.0.0.1", f"{name} publishes {p} beyond this machine"
+
+
+def test_healthchecks_ask_each_broker_on_its_internal_listener(spec):
+    for n in config.NODES:
+        svc = spec["services"][compose.service(n)]
+        e = env(spec, n)
+        check = " ".join(svc["healthcheck"]["test"])
+        internal = listeners(e["KAFKA_LISTENERS"])[e["KAFKA_INTER_BROKER_LISTENER_NAME"]][1]
+        assert "/opt/kafka/bin/kafka-broker-api-versions.sh" in check
+        assert f"localhost:{internal}" in check
+        assert svc.get("restart") == "no"  # labkit, not Docker, restarts killed brokers
+
+
+def test_lab_settings_equal_local_mode(spec):
+    for n in config.NODES:
+        e = env(spec, n)
+        for s in LAB_SETTINGS:
+            assert e.get(compose.env_name(s.name)) == s.lab, s.name
+
+
+def test_cluster_id_shared_and_volumes_named(spec):
+    ids = {env(spec, n)["CLUSTER_ID"] for n in config.NODES}
+    assert len(ids) == 1
+    assert len(base64.urlsafe_b64decode(ids.pop() + "==")) == 16
+    for n in config.NODES:
+        e, svc = env(spec, n), spec["services"][compose.service(n)]
+        assert e["KAFKA_LOG_DIRS"] == compose.DATA_DIR
+        volume, mount = svc["volumes"][0].split(":")
+        assert mount == compose.DATA_DIR and volume in spec["volumes"]
+    assert len({spec["services"][s]["volumes"][0] for s in NODES}) == 3
+
+
+def test_ui_is_optional_and_talks_to_the_internal_listeners(spec):
+    ui = spec["services"]["kafka-ui"]
+    assert ui["profiles"] == ["ui"]
+    assert ui["environment"]["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == ",".join(f"{s}:19092" for s in NODES)
+
+
+# ---- the mapping from lab operations to docker, no engine needed ----------------------------
+def test_env_name_follows_the_image_rules():
+    assert compose.env_name("abc.def") == "KAFKA_ABC_DEF"
+    assert compose.env_name("abc-def") == "KAFKA_ABC___DEF"
+    assert compose.env_name("abc_def") == "KAFKA_ABC__DEF"
+    assert compose.env_name("min.insync.replicas") == "KAFKA_MIN_INSYNC_REPLICAS"
+
+
+def test_operations_map_to_container_calls():
+    assert compose.container_call("kill", 2) == ("kafka-2", "kill", {"signal": "SIGKILL"})
+    assert compose.container_call("stop", 1) == ("kafka-1", "stop", {"timeout": 30})
+    assert compose.container_call("start", 3) == ("kafka-3", "start", {})
+    assert compose.container_call("pause", 1) == ("kafka-1", "pause", {})
+    assert compose.container_call("resume", 1) == ("kafka-1", "unpause", {})
+    with pytest.raises(LabError) as err:
+        compose.container_call("reboot", 1)
+    assert "kill" in err.value.hint
+
+
+def test_compose_commands():
+    up = compose.compose_command("up", FILE)
+    assert up == ["docker", "compose", "-f", str(FILE), "-p", "kafka-lab", "up", "-d", "--wait"]
+    down = compose.compose_command("down", FILE)
+    assert down[-2:] == ["down", "--remove-orphans"] and "-v" not in down
+    assert compose.compose_command("down", FILE, wipe=True)[-1] == "-v"
+
+
+def test_backend_choice():
+    assert "compose" in BACKENDS
+    assert get_cluster("compose").backend == "compose"
+    assert get_cluster("COMPOSE").file == FILE
+    with pytest.raises(LabError, match="compose"):
+        get_cluster("kubernetes")
+
+
+class FakeContainer:
+    """Stands in for docker.models.containers.Container (Docker, not Kafka, is faked here)."""
+
+    def __init__(self, project, node, status="running", quorum=None):
+        self.labels = {"com.docker.compose.project": project,
+                       "com.docker.compose.service": compose.service(node)}
+        self.status, self.quorum, self.calls = status, quorum, []
+        self.attrs = {"State": {"Pid": 4000 + node}}
+
+    def _to(self, name, status, kwargs):
+        self.calls.append((name, kwargs))
+        self.status = status
+
+    def kill(self, **kw): self._to("kill", "exited", kw)
+    def stop(self, **kw): self._to("stop", "exited", kw)
+    def start(self, **kw): self._to("start", "running", kw)
+    def pause(self, **kw): self._to("pause", "paused", kw)
+    def unpause(self, **kw): self._to("unpause", "running", kw)
+
+    def logs(self, tail):
+        return "".join(f"log line {i}\n" for i in range(100 - tail, 100)).encode()
+
+    def exec_run(self, cmd):
+        assert cmd == ["cat", compose.QUORUM_STATE]
+        return (0, json.dumps(self.quorum).encode()) if self.quorum else (1, b"No such file")
+
+
+class FakeClient:
+    def __init__(self, boxes):
+        self.boxes = boxes
+        self.containers = self
+
+    def list(self, filters=None, **kwargs):
+        assert kwargs == {"all": True}  # stopped containers must be found too
+        wanted = dict(label.split("=", 1) for label in filters["label"])
+        return [b for b in self.boxes if wanted.items() <= b.labels.items()]
+
+
+@pytest.fixture
+def fake():
+    boxes = {n: FakeContainer(compose.PROJECT, n, quorum={"leaderId": 2, "leaderEpoch": 5 + n % 2})
+             for n in config.NODES}
+    stranger = FakeContainer("someone-else", 1)
+    cluster = ComposeCluster(client=FakeClient(list(boxes.values()) + [stranger]))
+    return cluster, boxes, stranger
+
+
+def test_broker_control_calls_the_right_container(fake):
+    cluster, boxes, stranger = fake
+    assert cluster.kill(2) == "broker 2 killed (SIGKILL)"
+    assert boxes[2].calls == [("kill", {"signal": "SIGKILL"})]
+    assert cluster.kill("2") == "broker 2 was not running" and len(boxes[2].calls) == 1
+    assert "paused" in cluster.pause(1) and boxes[1].calls == [("pause", {})]
+    cluster.pause(1)  # twice is harmless, as SIGSTOP twice is
+    assert len(boxes[1].calls) == 1
+    assert "resumed" in cluster.resume(1) and boxes[1].status == "running"
+    assert cluster.stop(3).startswith("broker 3") and boxes[3].calls == [("stop", {"timeout": 30})]
+    assert stranger.calls == []  # another project's kafka-1 is never touched
+    with pytest.raises(LabError, match="not running"):
+        cluster.pause(3)
+    with pytest.raises(LabError, match="no broker 7"):
+        cluster.kill(7)
+    assert cluster.start(1) == "broker 1 is already running"
+
+
+def test_stopping_a_paused_broker_resumes_it_first(fake):
+    cluster, boxes, _ = fake
+    cluster.pause(2)
+    cluster.stop(2)
+    assert [c[0] for c in boxes[2].calls] == ["pause", "unpause", "stop"]
+
+
+def test_status_rows_match_local_mode(fake, tmp_path):
+    cluster, boxes, _ = fake
+    boxes[3].status = "paused"
+    rows = cluster.status()
+    local = LocalCluster(state_dir=tmp_path / "none", port_base=config.DEFAULT_PORT_BASE).status()
+    assert [set(r) for r in rows] == [set(r) for r in local]
+    assert [r["state"] for r in rows] == ["running", "running", "paused"]
+    assert [r["port"] for r in rows] == [r["port"] for r in local]
+    assert [r["pid"] for r in rows] == [4001, 4002, 4003]
+    # node 2 reports the highest epoch; it leads while it runs
+    assert [r["controller"] for r in rows] == [False, True, False]
+    boxes[2].status = "exited"
+    assert [r["controller"] for r in cluster.status()] == [False, False, False]
+    assert cluster.status()[1]["pid"] is None
+
+
+def test_log_tail_and_missing_containers():
+    cluster = ComposeCluster(client=FakeClient([FakeContainer(compose.PROJECT, 1)]))
+    assert cluster.log_tail(1, 3).splitlines() == ["log line 97", "log line 98", "log line 99"]
+    assert cluster.log_tail(2) == ""
+    assert cluster.status()[1]["state"] == "stopped"
+    with pytest.raises(LabError, match="no container for broker 2") as err:
+        cluster.start(2)
+    assert "labkit up --backend compose" in err.value.hint
+
+
+def test_no_engine_is_a_lab_error_with_a_hint(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    cluster = ComposeCluster()
+    with pytest.raises(LabError) as err:
+        cluster.status()
+    assert "No Docker engine answers" in err.value.message
+    assert "LABKIT_BACKEND" in err.value.hint
+
+
+def test_a_failing_compose_command_is_a_lab_error(fake):
+    cluster, _, _ = fake
+
+    def run(cmd, **kw):
+        assert kw["timeout"] > 0
+        return subprocess.CompletedProcess(cmd, 1, "", "docker: 'compose' is not a docker command.")
+    cluster._run = run
+    with pytest.raises(LabError) as err:
+        cluster.down()
+    assert "compose plugin" in err.value.hint and "not a docker command" in err.value.log_tail
+
+
+# ---- docker compose itself, where it is installed --------------------------------------------
+def compose_cli() -> str | None:
+    """None when `docker compose` works here, else why not (the skip reason)."""
+    if shutil.which("docker") is None:
+        return "the docker command is not installed"
+    res = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=30)
+    if res.returncode != 0:
+        said = (res.stderr or res.stdout).strip().splitlines()
+        return f"the docker compose plugin is not installed ({said[0] if said else 'no output'})"
+    return None
+
+
+def test_docker_compose_config_accepts_the_file():
+    reason = compose_cli()
+    if reason:
+        pytest.skip(f"`docker compose config` not checked: {reason}")
+    base = ["docker", "compose", "-f", str(FILE)]
+    res = subprocess.run(base + ["config", "--format", "json"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    model = json.loads(res.stdout)
+    assert model["name"] == compose.PROJECT
+    assert sorted(model["services"]) == NODES  # kafka-ui stays out without its profile
+    for n in config.NODES:
+        svc = model["services"][compose.service(n)]
+        for s in LAB_SETTINGS:  # the YAML merge keys reached compose
+            assert svc["environment"][compose.env_name(s.name)] == s.lab
+        [port] = svc["ports"]
+        assert port["host_ip"] == "127.0.0.1"
+        assert int(port["published"]) == config.client_port(n, config.DEFAULT_PORT_BASE)
+        assert svc["healthcheck"]["test"][0] == "CMD-SHELL"
+    res = subprocess.run(base + ["--profile", "ui", "config", "--services"], capture_output=True,
+                         text=True, timeout=60)
+    assert sorted(res.stdout.split()) == sorted(NODES + ["kafka-ui"])
+
+
+# ---- the backend against a real Docker engine, where one answers ----------------------------
+def engine_reason() -> str | None:
+    """None when a Docker engine and the compose plugin are usable here, else why not."""
+    try:
+        import docker
+        docker.from_env(timeout=5).ping()
+    except Exception as exc:
+        return f"no Docker engine answers here ({type(exc).__name__}: {str(exc)[:80]})"
+    return compose_cli()
+
+
+@pytest.mark.slow
+def test_container_control_on_a_real_engine():
+    reason = engine_reason()
+    if reason:
+        pytest.skip(f"compose backend container control not run: {reason}")
+    from labkit import procs, ready
+    from labkit.lab import Lab
+
+    cluster, out = ComposeCluster(), io.StringIO()
+    ports = [config.client_port(n, cluster.port_base) for n in config.NODES]
+    if cluster.container(1) is None and not all(procs.port_free(p) for p in ports):
+        pytest.skip(f"compose backend container control not run: ports {ports} are taken "
+                    "(a local lab cluster?)")
+    try:
+        assert [r["state"] for r in cluster.up(out)] == ["running"] * 3, out.getvalue()
+        # a host client reaches every broker through the advertised 127.0.0.1:909N listeners
+        lab = Lab(cluster, out=io.StringIO())
+        topic = lab.fresh_topic("labkit-compose-check", partitions=3, replication_factor=3)
+        with lab.producer(acks="all") as producer:
+            for i in range(30):
+                producer.produce(topic, key=str(i), value=f"v{i}")
+            assert producer.flush(30) == 0
+        consumer = lab.consumer("labkit-compose-check", auto_offset_reset="earliest")
+        consumer.subscribe([topic])
+        seen, end = 0, time.monotonic() + 60
+        while seen < 30 and time.monotonic() < end:
+            msg = consumer.poll(1.0)
+            seen += msg is not None and msg.error() is None
+        consumer.close()
+        assert seen == 30
+
+        assert cluster.kill(2) == "broker 2 killed (SIGKILL)"
+        assert cluster.status()[1]["state"] == "stopped"
+        with clients.quiet_admin(cluster.bootstrap_servers) as admin:
+            end = time.monotonic() + 30  # fenced after broker.session.timeout.ms (4 s)
+            while 2 in ready.registered(admin) and time.monotonic() < end:
+                time.sleep(0.25)
+            assert 2 not in ready.registered(admin)
+        assert "registered" in cluster.start(2, out=out)
+        assert "paused" in cluster.pause(3) and cluster.status()[2]["state"] == "paused"
+        assert "resumed" in cluster.resume(3) and cluster.status()[2]["state"] == "running"
+        cluster.stop(1)
+        assert cluster.status()[0]["state"] == "stopped"
+        assert [r["state"] for r in cluster.up(out)] == ["running"] * 3  # up heals, like local mode
+        assert cluster.active_controller() in config.NODES
+        assert "Kafka" in cluster.log_tail(1, 200)
+    finally:
+        cluster.down(wipe=True, out=out)
+    assert cluster.container(1) is None
