@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lab test up down status bench clean
+.PHONY: setup lab test up down status bench clean compose-up compose-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ down:
 
 status:
 	$(BIN)/labkit status
+
+# The Docker path (README: Docker): the same cluster as containers of docker-compose.yml.
+compose-up: $(STAMP)
+	$(BIN)/labkit --backend compose up
+
+compose-down:
+	$(BIN)/labkit --backend compose down
 
 bench: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
