@@ -208,7 +208,7 @@ class ComposeCluster:
     def up(self, out=sys.stderr) -> list[dict]:
         """Start the containers that are not running and return when the cluster is ready (notebook 00)."""
         states = {n: self._state(n) for n in config.NODES}
-        if all(s == "running" for s in states.values()):
+        if all(s != "stopped" for s in states.values()):  # paused counts as running, as in local mode
             out.write(f"The lab cluster (compose) is already running at {self.bootstrap_servers}.\n")
             return self.status()
         for n, state in states.items():  # local mode (or anything else) may hold our host ports

@@ -303,6 +303,25 @@ def test_a_failing_compose_command_is_a_lab_error(fake):
     assert "compose plugin" in err.value.hint and "not a docker command" in err.value.log_tail
 
 
+
+def test_up_and_down_run_compose(fake, tmp_path):
+    cluster, boxes, _ = fake
+    calls = []
+
+    def run(cmd, **kw):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, "Container kafka-lab-kafka-1-1  Removed\n", "")
+    cluster._run = run
+    out = io.StringIO()
+    boxes[2].status = "paused"  # paused counts as running, as in local mode
+    assert [r["broker"] for r in cluster.up(out)] == list(config.NODES)
+    assert calls == [] and "already running" in out.getvalue()
+    cluster.down(wipe=True, out=out)
+    assert calls == [compose.compose_command("down", FILE, wipe=True)]
+    assert "Removed" in out.getvalue() and "data volumes" in out.getvalue()
+    with pytest.raises(LabError, match="does not exist"):
+        ComposeCluster(client=cluster.client, file=tmp_path / "none.yml").down()
+
 # ---- docker compose itself, where it is installed --------------------------------------------
 def compose_cli() -> str | None:
     """None when `docker compose` works here, else why not (the skip reason)."""
