@@ -46,9 +46,15 @@ def _verdict(check):
 
 
 # ---- reading what is in the cluster ---------------------------------------------------------
-def _topic(lab, topic: str):
-    md = lab.admin().list_topics(timeout=config.TIMEOUTS.request)
-    if topic not in md.topics:
+def _topic(lab, topic: str, wait: float = 5.0):
+    """The metadata of ``topic``; a topic created a moment ago gets ``wait`` seconds to show up."""
+    admin = lab.admin()
+    deadline = time.monotonic() + wait
+    md = admin.list_topics(timeout=config.TIMEOUTS.request)
+    while (topic not in md.topics or md.topics[topic].error is not None) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        md = admin.list_topics(timeout=config.TIMEOUTS.request)
+    if topic not in md.topics or md.topics[topic].error is not None:
         raise Wrong(f"there is no topic {topic!r} (topics here: {', '.join(sorted(t for t in md.topics if not t.startswith('_')))}).")
     return md.topics[topic]
 
@@ -94,8 +100,9 @@ def _text(raw):
 
 
 def _topic_configs(lab, topic: str) -> dict[str, str]:
+    admin = lab.admin()  # held until the answer is in: a dropped client cancels its requests
     res = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    entries = clients.result(lab.admin().describe_configs([res])[res], f"Describing {topic!r}")
+    entries = clients.result(admin.describe_configs([res])[res], f"Describing {topic!r}")
     return {name: entry.value for name, entry in entries.items()}
 
 
@@ -214,7 +221,8 @@ def check_committed(lab, group: str, topic: str) -> str:
 def check_one_partition_each(lab, group: str, topic: str) -> str:
     """Notebook 05: does every member of ``group`` read exactly one partition of ``topic``?"""
     parts = set(_topic(lab, topic).partitions)
-    future = lab.admin().describe_consumer_groups([group])[group]
+    admin = lab.admin()
+    future = admin.describe_consumer_groups([group])[group]
     desc = clients.result(future, f"Describing group {group!r}")
     members = list(desc.members)
     if not members:
