@@ -69,7 +69,7 @@ def test_summary_line_has_the_documented_form():
     assert failover.summary(df) == "trials=2 acked=15 lost=2 duplicates=1 reordered=3"
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(30, func_only=True)
 @pytest.mark.parametrize("args, needle", [(["--fault", "explode"], "invalid choice"),
                                           (["--trials", "0"], "at least 1 trial"),
                                           (["--records", "0"], "at least 1 record")])
