@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -63,6 +64,23 @@ def container_call(operation: str, node: int) -> tuple[str, str, dict]:
 def env_name(setting: str) -> str:
     """The apache/kafka image's environment variable for a broker setting (``a.b_c-d`` -> KAFKA_A_B__C___D)."""
     return "KAFKA_" + setting.replace("_", "__").replace(".", "_").replace("-", "___").upper()
+
+
+# Variables the image passes to the JVM or its scripts, not to server.properties.
+IMAGE_NON_PROPERTIES = {"KAFKA_HEAP_OPTS", "KAFKA_OPTS", "KAFKA_JMX_OPTS", "KAFKA_LOG4J_OPTS",
+                        "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_VERSION"}
+
+
+def setting_name(variable: str) -> str:
+    """The inverse of ``env_name``: KAFKA_A_B__C___D -> ``a.b_c-d``, as the image reads it."""
+    body = re.sub(r"(?<=[^_])_(?=[^_])", ".", variable[len("KAFKA_"):])
+    return body.replace("___", "-").replace("__", "_").lower()
+
+
+def image_properties(environment: dict) -> dict[str, str]:
+    """The broker settings the apache/kafka image renders from a service's environment."""
+    return {setting_name(k): str(v) for k, v in environment.items()
+            if k.startswith("KAFKA_") and k not in IMAGE_NON_PROPERTIES}
 
 
 def compose_file() -> Path:

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -155,6 +156,39 @@ def test_env_name_follows_the_image_rules():
     assert compose.env_name("abc-def") == "KAFKA_ABC___DEF"
     assert compose.env_name("abc_def") == "KAFKA_ABC__DEF"
     assert compose.env_name("min.insync.replicas") == "KAFKA_MIN_INSYNC_REPLICAS"
+
+
+def test_setting_names_round_trip():
+    for s in LAB_SETTINGS:
+        assert compose.setting_name(compose.env_name(s.name)) == s.name
+    assert compose.setting_name("KAFKA_ABC___DEF__GH") == "abc-def_gh"
+    props = compose.image_properties({"KAFKA_NODE_ID": 2, "KAFKA_HEAP_OPTS": "-Xmx1g", "CLUSTER_ID": "x"})
+    assert props == {"node.id": "2"}
+
+
+def test_kafka_accepts_each_nodes_config(spec, tmp_path):
+    """Kafka's own storage tool (the pinned jars) validates what the image would render per node;
+    the same check refuses a node id missing from the quorum, so it can fail."""
+    from labkit import fetch
+
+    def format_node(props: dict, name: str) -> subprocess.CompletedProcess:
+        path = tmp_path / f"{name}.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in {**props, "log.dirs": tmp_path / name}.items()))
+        cmd = fetch.java_command("kafka.tools.StorageTool",
+                                 ["format", "-t", env(spec, 1)["CLUSTER_ID"], "-c", str(path)])
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=config.TIMEOUTS.format)
+
+    nodes = {f"node-{n}": compose.image_properties(spec["services"][compose.service(n)]["environment"])
+             for n in config.NODES}
+    nodes["stranger"] = {**nodes["node-1"], "node.id": "7"}
+    with ThreadPoolExecutor(len(nodes)) as pool:  # four small JVMs at once
+        results = dict(zip(nodes, pool.map(format_node, nodes.values(), nodes)))
+    for name, res in results.items():
+        if name == "stranger":
+            assert res.returncode != 0
+        else:
+            assert nodes[name]["log.dirs"] == compose.DATA_DIR
+            assert res.returncode == 0 and "Formatting" in res.stdout, res.stdout + res.stderr
 
 
 def test_operations_map_to_container_calls():
