@@ -7,7 +7,6 @@ during start, stale pid files, Java/Maven missing, a partial jar cache) live in 
 test_fetch.py and test_clients.py; this file does not repeat them.
 """
 import io
-import json
 import os
 import signal
 import socket
@@ -201,7 +200,7 @@ def test_unwritable_data_path(tmp_path):
 # ---- fetching Kafka ----------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.timeout(300, func_only=True)
-def test_fetch_interrupted_halfway_is_not_trusted(tmp_path):
+def test_fetch_interrupted_halfway_is_not_trusted(tmp_path, monkeypatch):
     """Kill a real `labkit fetch` while Maven copies jars: the cache is not trusted afterwards."""
     fetch.fetch(out=io.StringIO())  # Maven's local repository holds the jars: the copy is quick
     env = {**os.environ, "LABKIT_CACHE": str(tmp_path)}
@@ -217,13 +216,10 @@ def test_fetch_interrupted_halfway_is_not_trusted(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)  # labkit and Maven, halfway
         proc.wait(10)
-    old = os.environ.get("LABKIT_CACHE")
-    os.environ["LABKIT_CACHE"] = str(tmp_path)
-    try:
-        assert fetch.libs_dir() is None, "a half-fetched cache was trusted"
-        assert not fetch.cached_libs().exists(), "the trusted name holds a partial download"
-    finally:
-        os.environ.pop("LABKIT_CACHE") if old is None else os.environ.__setitem__("LABKIT_CACHE", old)
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path))
+    monkeypatch.delenv("KAFKA_HOME", raising=False)
+    assert fetch.libs_dir() is None, "a half-fetched cache was trusted"
+    assert not fetch.cached_libs().exists(), "the trusted name holds a partial download"
     # and without Maven the next attempt says what to install instead of running half a Kafka
     bare = {"PATH": str(tmp_path / "empty-bin"), "HOME": str(tmp_path), "LABKIT_CACHE": str(tmp_path),
             "JAVA_HOME": str(Path(fetch.java()).resolve().parent.parent)}
@@ -288,6 +284,22 @@ def _lab_ports(cluster) -> set[int]:
                                               config.controller_port(n, cluster.port_base))}
 
 
+def _own_addresses() -> set[str]:
+    """This machine's IPv4 addresses: its host name's, and the one outgoing traffic would use."""
+    found = set()
+    try:
+        found |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}
+    except OSError:
+        pass
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # UDP connect sends nothing; it only picks a route
+            found.add(probe.getsockname()[0])
+        except OSError:
+            pass
+    return found
+
+
 def test_no_lab_port_listens_beyond_loopback(lab):
     """Every listening socket on a lab port, whoever owns it, is bound to 127.0.0.1 only."""
     ports = _lab_ports(lab.cluster)
@@ -301,8 +313,7 @@ def test_no_lab_port_listens_beyond_loopback(lab):
     assert set(seen) == ports, f"not every lab port listens: {sorted(ports - set(seen))}"
     assert set(seen.values()) == {"127.0.0.1"}, seen
     # and from this machine's other addresses, nothing answers
-    others = {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)}
-    for addr in others - {"127.0.0.1", "127.0.1.1"}:
+    for addr in _own_addresses() - {"127.0.0.1"}:
         assert not any(procs.port_answers(p, addr) for p in ports), addr
 
 
