@@ -21,7 +21,7 @@ lab: setup
 	$(BIN)/labkit up
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks
 
-# The suite runs its own cluster (.lab-test/, ports 39092-39094): a learner's lab is untouched.
+# The suite runs its own cluster (.lab-test/, ports 19092-19094): a learner's lab is untouched.
 test: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 

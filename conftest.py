@@ -1,6 +1,6 @@
 """pytest set-up shared by tests/ and notebooks/ (nbval).
 
-The suite runs its own cluster, in .lab-test/ on ports 39092-39094, so `make test` never touches
+The suite runs its own cluster, in .lab-test/ on ports 19092-19094, so `make test` never touches
 a learner's lab. nbval kernels inherit these variables, so notebooks find the same cluster.
 The cluster is stopped and wiped when the session ends, whatever happened.
 """
@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parent
 
 def pytest_configure(config):
     os.environ.setdefault("LABKIT_STATE_DIR", str(ROOT / ".lab-test" / "cluster"))
-    os.environ.setdefault("LABKIT_PORT_BASE", "39092")
+    os.environ.setdefault("LABKIT_PORT_BASE", "19092")
     # Kafka's tool shims live next to the interpreter; notebooks call them with `!kafka-topics ...`.
     bindir = str(pathlib.Path(os.sys.executable).parent)
     if bindir not in os.environ["PATH"].split(os.pathsep):

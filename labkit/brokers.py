@@ -93,15 +93,21 @@ class LocalCluster:
         return pids | {own} if own else pids
 
     # ---- one broker -----------------------------------------------------------------------
-    def _launch(self, node: int) -> int:
-        ndir = self.node_dir(node)
+    def _check_ports(self, node: int) -> None:
         for port in (config.client_port(node, self.port_base), config.controller_port(node, self.port_base)):
+            # a broker killed a moment ago leaves closing sockets; only a listener is a real clash
+            if not procs.port_answers(port) and procs.wait_port_free(port, timeout=10):
+                continue
             if not procs.port_free(port):
                 owner = procs.port_owner(port)
                 raise LabError(f"Port {port} for broker {node} is already taken"
                                f"{' by ' + owner if owner else ''}.",
                                hint="stop what holds it, or give the lab other ports with "
                                     "LABKIT_PORT_BASE (for example 29092).")
+
+    def _launch(self, node: int) -> int:
+        ndir = self.node_dir(node)
+        self._check_ports(node)
         (ndir / "logs").mkdir(parents=True, exist_ok=True)
         self._props(node).write_text(server_properties(node, ndir, self.port_base))
         cmd = fetch.java_command("kafka.Kafka", [str(self._props(node))], heap=config.BROKER_HEAP,
@@ -152,6 +158,9 @@ class LocalCluster:
         if state and len(running) == len(config.NODES):
             out.write(f"The lab cluster is already running at {self.bootstrap_servers}.\n")
             return self.status()
+        for n in config.NODES:
+            if n not in running:
+                self._check_ports(n)  # before any slow work: a taken port fails in a second
         fetch.fetch(out)
         if state is None or not all((self.node_dir(n) / "data" / "meta.properties").exists()
                                     for n in config.NODES):
@@ -243,20 +252,22 @@ class LocalCluster:
             raise
         return f"broker {node} started (pid {pid}) and registered"
 
-    def _signal(self, node, sig: int, verb: str) -> str:
+    def _signal(self, node, sig: int, verb: str, expect: str) -> str:
         node = self.check_node(node)
         pid = self.pid(node)
         if not pid:
             raise LabError(f"Broker {node} is not running, so it cannot be {verb}.",
                            hint=f"start it with `labkit start {node}` (lab.start_broker({node})).")
         procs.send(pid, sig)
+        # a JVM stops thread by thread: report only once the kernel shows the new state
+        procs.wait_state(pid, expect, config.TIMEOUTS.kill)
         return f"broker {node} {verb}"
 
     def pause(self, node) -> str:
-        return self._signal(node, signal.SIGSTOP, "paused (SIGSTOP)")
+        return self._signal(node, signal.SIGSTOP, "paused (SIGSTOP)", "paused")
 
     def resume(self, node) -> str:
-        return self._signal(node, signal.SIGCONT, "resumed (SIGCONT)")
+        return self._signal(node, signal.SIGCONT, "resumed (SIGCONT)", "running")
 
 
 def _new_cluster_id() -> str:

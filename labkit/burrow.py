@@ -20,6 +20,7 @@ the time the committed offset last changed when no member owns it (its commits s
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 STATUSES = ("OK", "WARN", "STOP", "STALL", "REWIND")  # Burrow's order, mildest first
@@ -27,61 +28,94 @@ KEYS = ["group", "topic", "partition"]
 DEFAULT_WINDOW = 10
 
 
-def _seconds(times: pd.Series) -> pd.Series:
+def _seconds(times) -> np.ndarray:
     """Times as float seconds, whether they are numbers or timestamps."""
+    times = pd.Series(times)
     if pd.api.types.is_datetime64_any_dtype(times):
-        return (times - pd.Timestamp(0, tz=getattr(times.dt, "tz", None))).dt.total_seconds()
-    return times.astype(float)
+        return times.to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
+    return times.to_numpy(dtype=float)
 
 
-def commit_times(rows: pd.DataFrame) -> pd.Series:
-    """When each sample's offset was committed, by the rules in the module docstring."""
+def _floats(values) -> np.ndarray:
+    return pd.Series(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _arrays(rows: pd.DataFrame):
+    """(time, commit time, committed, lag) of one partition's samples as float arrays."""
     t = _seconds(rows["time"])
+    committed, lag = _floats(rows["committed"]), _floats(rows["lag"])
     if "commit_time" in rows:
-        return _seconds(rows["commit_time"])
-    committed = rows["committed"].astype("Float64")
-    changed = committed.ne(committed.shift()).fillna(True)
-    last_change = t.where(changed).ffill()
+        return t, _seconds(rows["commit_time"]), committed, lag
     if "member" not in rows:
-        return t
-    owned = rows["member"].fillna("").astype(str).ne("")
-    return t.where(owned, last_change)
+        return t, t, committed, lag
+    owned = rows["member"].fillna("").astype(str).ne("").to_numpy()
+    return t, _commit_times(t, committed, owned), committed, lag
+
+
+def _commit_times(t, committed, owned) -> np.ndarray:
+    same = np.r_[False, (committed[1:] == committed[:-1]) |
+                 (np.isnan(committed[1:]) & np.isnan(committed[:-1]))]
+    last_change = t.copy()
+    for i in range(1, len(t)):  # carry the time of the last change forward
+        if same[i]:
+            last_change[i] = last_change[i - 1]
+    return np.where(owned, t, last_change)
+
+
+def commit_times(rows: pd.DataFrame) -> np.ndarray:
+    """When each sample's offset was committed, by the rules in the module docstring."""
+    return _arrays(rows)[1]
+
+
+def judge(t, ctime, offsets, lag, window: int = DEFAULT_WINDOW, now=None) -> str:
+    """Burrow's rules on arrays of one partition's samples, oldest first."""
+    ctime, offsets, lag = ctime[-window:], offsets[-window:], lag[-window:]
+    if len(lag) < 2 or (lag == 0).any() or np.isnan(lag).all():
+        return "OK"
+    now = t[-1] if now is None else now
+    steps = np.diff(offsets)
+    if (steps[~np.isnan(steps)] < 0).any():
+        return "REWIND"
+    if now - ctime[-1] > ctime[-1] - ctime[0]:
+        return "STOP"
+    # a partition never committed has not moved either
+    if (np.diff(np.nan_to_num(offsets, nan=-1.0)) == 0).all() and (lag > 0).all():
+        return "STALL"
+    lag_steps = np.diff(lag)
+    if (lag_steps[~np.isnan(lag_steps)] >= 0).all():
+        return "WARN"
+    return "OK"
 
 
 def partition_status(rows: pd.DataFrame, window: int = DEFAULT_WINDOW, now=None) -> str:
-    """Burrow's status of one partition from its samples (oldest first), over the last ``window``.
+    """Burrow's status of one partition from its samples, over the last ``window`` of them.
 
     ``now`` is when the judgement is made (default: the last sample's time). Fewer than two
-    samples with lag are too few to judge: OK, as Burrow gives a new partition the benefit.
+    samples are too few to judge: OK, as Burrow gives a new partition the benefit of the doubt.
     """
-    rows = rows.sort_values("time")
-    ctime = commit_times(rows).tail(window)
-    win = rows.tail(window)
-    lag = win["lag"].astype("Float64")
-    offsets = win["committed"].astype("Float64")
-    if len(win) < 2 or (lag.fillna(1) == 0).any() or lag.isna().all():
-        return "OK"
-    now = float(_seconds(rows["time"]).iloc[-1]) if now is None else float(_seconds(pd.Series([now])).iloc[0])
-    if (offsets.diff().dropna() < 0).any():
-        return "REWIND"
-    if now - ctime.iloc[-1] > ctime.iloc[-1] - ctime.iloc[0]:
-        return "STOP"
-    if offsets.nunique(dropna=False) == 1 and (lag > 0).all():
-        return "STALL"
-    if (lag.diff().dropna() >= 0).all():
-        return "WARN"
-    return "OK"
+    rows = rows.sort_values("time", kind="stable")
+    return judge(*_arrays(rows), window, None if now is None else _seconds([now])[0])
 
 
 def evaluate(history: pd.DataFrame, window: int = DEFAULT_WINDOW, now=None) -> pd.DataFrame:
     """One row per (group, topic, partition) with its Burrow status and its latest lag."""
     keys = [k for k in KEYS if k in history]
+    if history.empty:
+        return pd.DataFrame(columns=keys + ["status", "lag", "samples"])
+    h = history.sort_values(keys + ["time"], kind="stable").reset_index(drop=True)
+    # whole columns converted once: fast with hundreds of partitions
+    t, committed, lag = _seconds(h["time"]), _floats(h["committed"]), _floats(h["lag"])
+    given = _seconds(h["commit_time"]) if "commit_time" in h else None
+    owned = h["member"].fillna("").astype(str).ne("").to_numpy() if "member" in h else None
+    now = None if now is None else _seconds([now])[0]
+    starts = np.flatnonzero(h[keys].ne(h[keys].shift()).any(axis=1).to_numpy())
     rows = []
-    for key, part in history.groupby(keys, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        part = part.sort_values("time")
-        rows.append({**dict(zip(keys, key)), "status": partition_status(part, window, now),
-                     "lag": part["lag"].iloc[-1], "samples": len(part)})
+    for a, b in zip(starts, list(starts[1:]) + [len(h)]):
+        ct = given[a:b] if given is not None else t[a:b] if owned is None else \
+            _commit_times(t[a:b], committed[a:b], owned[a:b])
+        rows.append({**{k: h[k].iat[a] for k in keys},
+                     "status": judge(t[a:b], ct, committed[a:b], lag[a:b], window, now),
+                     "lag": h["lag"].iat[b - 1], "samples": int(b - a)})
     return pd.DataFrame(rows, columns=keys + ["status", "lag", "samples"])
 
 

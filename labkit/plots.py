@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 
 import matplotlib
+import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -47,9 +49,9 @@ def _show_inline() -> None:
         png.for_type(Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
 
 
-def _figure(width: float, height: float) -> Figure:
+def _figure(width: float, height: float, layout: str | None = "constrained") -> Figure:
     _show_inline()
-    return Figure(figsize=(min(width, 14), min(height, 12)), layout="constrained")
+    return Figure(figsize=(min(width, 14), min(height, 12)), layout=layout)
 
 
 # ---- partition grid ---------------------------------------------------------------------
@@ -85,6 +87,8 @@ def plot_partitions(parts: pd.DataFrame, brokers: pd.DataFrame, title: str | Non
                   1.5 + len(topics) * (0.27 * rows_shown + 0.9))
     axes = fig.subplots(len(topics) or 1, ncols, squeeze=False)
     cmap = ListedColormap(ROLE_COLOURS)
+    role_of = {(t, p, b): role for t, p, b, role in
+               zip(data["topic"], data["partition"], data["broker"], data["role"])}
     for r, topic in enumerate(topics):
         tdata = data[data["topic"] == topic]
         nparts = sorted(tdata["partition"].unique())
@@ -94,8 +98,7 @@ def plot_partitions(parts: pd.DataFrame, brokers: pd.DataFrame, title: str | Non
             if not chunk:
                 ax.set_axis_off()
                 continue
-            codes = [[ROLES.index(tdata[(tdata["partition"] == p) & (tdata["broker"] == b)]["role"].iloc[0])
-                      for b in ids] for p in chunk]
+            codes = [[ROLES.index(role_of[(topic, p, b)]) for b in ids] for p in chunk]
             ax.imshow(codes, cmap=cmap, vmin=-0.5, vmax=len(ROLES) - 0.5, aspect="auto")
             if len(chunk) <= 40:
                 for y, row in enumerate(codes):
@@ -107,16 +110,17 @@ def plot_partitions(parts: pd.DataFrame, brokers: pd.DataFrame, title: str | Non
                     ax.bar(x, len(chunk), bottom=-0.5, width=1.0, fill=False, hatch="///",
                            edgecolor="#444444", linewidth=0)
             ax.set_xticks(range(len(ids)), [f"{b}\nDEAD" if b in dead else str(b) for b in ids])
-            for label, b in zip(ax.get_xticklabels(), ids):
-                if b in dead:
-                    label.set_color(VERMILLION)
-                    label.set_fontweight("bold")
             ax.set_yticks(range(len(chunk)), [str(p) for p in chunk], fontsize=8 if len(chunk) > 12 else 10)
             ax.set_xticks([x - 0.5 for x in range(1, len(ids))], minor=True)
             ax.set_yticks([y - 0.5 for y in range(1, len(chunk))], minor=True)
             ax.grid(which="minor", color="white", linewidth=1.5)
             ax.tick_params(which="minor", length=0)
             ax.xaxis.set_ticks_position("top")
+            for tick, b in zip(ax.xaxis.get_major_ticks(), ids):
+                if b in dead:
+                    for label in (tick.label1, tick.label2):
+                        label.set_color(VERMILLION)
+                        label.set_fontweight("bold")
             if c == 0:
                 ax.set_ylabel(f"{topic}\npartition")
             ax.set_xlabel("broker")
@@ -187,20 +191,30 @@ def plot_lag(history: pd.DataFrame, window: int = burrow.DEFAULT_WINDOW, title: 
     axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
     for ax, g in zip(axes, groups):
         gdata = data[data["group"] == g]
-        ends = {}  # line ends at the same height share one label
+        ends, lines = {}, {st: [] for st in STATUS_COLOURS}
         for (topic, part), rows in gdata.groupby(["topic", "partition"], sort=True):
-            st = rows["status"].iloc[0]
-            ax.plot(rows["seconds"], rows["lag"].astype(float), color=STATUS_COLOURS[st],
-                    linestyle=STATUS_STYLES[st], linewidth=2, marker="o" if len(rows) < 3 else None)
-            end = (float(rows["seconds"].iloc[-1]), float(rows["lag"].fillna(0).iloc[-1]))
-            ends.setdefault(end, []).append(str(part))
-        for (x, y), parts in ends.items():
-            ax.annotate("p" + ",".join(parts), (x, y), textcoords="offset points", xytext=(4, 0),
-                        fontsize=8, va="center")
+            xy = np.column_stack([rows["seconds"].to_numpy(float),
+                                  rows["lag"].astype("Float64").to_numpy(float, na_value=np.nan)])
+            lines[rows["status"].iloc[0]].append(xy)
+            ends.setdefault(tuple(np.nan_to_num(xy[-1])), []).append(str(part))
+        for st, segs in lines.items():  # one artist per status: fast with 100s of partitions
+            if segs:
+                ax.add_collection(LineCollection(segs, colors=STATUS_COLOURS[st], linewidths=2,
+                                                 linestyles=STATUS_STYLES[st]))
+                if max(len(xy) for xy in segs) < 3:
+                    pts = np.vstack(segs)
+                    ax.scatter(pts[:, 0], pts[:, 1], color=STATUS_COLOURS[st], s=25, zorder=3)
+        ax.autoscale_view()
+        if len(ends) <= 12:  # line ends at the same height share one label
+            for (x, y), parts in ends.items():
+                label = "p" + ",".join(parts) if len(parts) <= 6 else f"{len(parts)} partitions"
+                ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 0),
+                            fontsize=8, va="center")
         worst = burrow.group_status(status[status["group"] == g]["status"])
         ax.set_title(f"group {g}: {worst}", fontsize=11, loc="left")
         ax.set_ylabel("lag (records)")
         ax.set_ylim(bottom=0)
+        ax.margins(x=0.08)  # room for the partition labels at the line ends
         ax.grid(alpha=0.3)
     axes[-1].set_xlabel("seconds since the first sample")
     handles = [Line2D([], [], color=STATUS_COLOURS[s], linestyle=STATUS_STYLES[s], linewidth=2, label=s)

@@ -27,7 +27,7 @@ def _reap(pid: int) -> None:
 
 
 def state(pid: int | None) -> str:
-    """'running', 'paused' (SIGSTOP), or 'dead' for a process id."""
+    """'running', 'paused' (SIGSTOP), 'exiting' or 'dead' for a process id."""
     if not pid:
         return "dead"
     _reap(pid)
@@ -37,6 +37,9 @@ def state(pid: int | None) -> str:
             code = stat.read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             return "dead"
+        if code == "Z" and _threads(pid) > 1:
+            # the main thread is gone but others still tear down: ports and files are not closed yet
+            return "exiting"
         return {"Z": "dead", "X": "dead", "T": "paused", "t": "paused"}.get(code, "running")
     try:
         out = subprocess.run(["ps", "-o", "state=", "-p", str(pid)], capture_output=True,
@@ -46,6 +49,13 @@ def state(pid: int | None) -> str:
     if not out or out[0] in "ZX":
         return "dead"
     return "paused" if out[0] == "T" else "running"
+
+
+def _threads(pid: int) -> int:
+    try:
+        return sum(1 for _ in (PROC / str(pid) / "task").iterdir())
+    except OSError:
+        return 0
 
 
 def alive(pid: int | None) -> bool:
@@ -100,6 +110,16 @@ def wait_exit(pid: int, timeout: float) -> bool:
     return not alive(pid)
 
 
+def wait_state(pid: int, expect: str, timeout: float) -> bool:
+    """Wait until the process is in state ``expect`` ('running', 'paused', 'dead')."""
+    deadline = time.monotonic() + timeout
+    while state(pid) != expect:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL / 5)
+    return True
+
+
 def terminate(pid: int, grace: float) -> str:
     """Graceful stop: SIGCONT (a paused JVM cannot act on SIGTERM), SIGTERM, then SIGKILL."""
     if not alive(pid):
@@ -138,6 +158,16 @@ def port_free(port: int, host: str = config.HOST) -> bool:
             return False
 
 
+def wait_port_free(port: int, timeout: float) -> bool:
+    """Wait until host:port can be bound; True if it could within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not port_free(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL)
+    return True
+
+
 def port_owner(port: int) -> str:
     """'pid 123: java ...' for the process listening on ``port``, or '' when unknown."""
     inodes = set()
@@ -148,7 +178,9 @@ def port_owner(port: int) -> str:
             continue
         for line in lines:
             fields = line.split()
-            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A = LISTEN
+            # 0A = LISTEN; 06 = TIME_WAIT holds no process. Any other state is a live socket
+            # (an outgoing connection can own the port too when it lies in the ephemeral range).
+            if fields[3] != "06" and int(fields[1].rsplit(":", 1)[1], 16) == port:
                 inodes.add(fields[9])
     if not inodes:
         return _lsof_owner(port)
@@ -195,6 +227,9 @@ def listening_addresses(pid: int) -> list[tuple[str, int]]:
 
 
 def _hex_to_ip(addr: str) -> str:
-    if len(addr) == 8:
-        return ".".join(str(int(addr[i:i + 2], 16)) for i in (6, 4, 2, 0))
-    return "ipv6:" + addr
+    """/proc/net's hex (32-bit little-endian words) to text; v4-mapped IPv6 shows as IPv4."""
+    raw = b"".join(bytes.fromhex(addr[i:i + 8])[::-1] for i in range(0, len(addr), 8))
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw)
+    text = socket.inet_ntop(socket.AF_INET6, raw)
+    return text.removeprefix("::ffff:") if text.startswith("::ffff:") and "." in text else text

@@ -1,0 +1,84 @@
+"""Clients: the real confluent-kafka classes with lab defaults, and readable failures."""
+import socket
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from labkit import clients
+from labkit.errors import ClusterDown, LabError
+
+
+def test_clients_are_confluent_kafka_classes(lab):
+    assert isinstance(lab.admin(), AdminClient)
+    with lab.producer() as p:
+        assert isinstance(p, Producer)
+    with lab.consumer("test-types") as c:
+        assert isinstance(c, Consumer)
+
+
+def test_keyword_settings_map_to_kafka_names():
+    conf = clients.merge("producer", "127.0.0.1:1", {"acks": "all"},
+                         {"linger_ms": 5, "enable_idempotence": True, "on_delivery": print})
+    assert conf["linger.ms"] == 5 and conf["enable.idempotence"] is True
+    assert conf["on_delivery"] is print and conf["acks"] == "all"
+    assert conf["message.timeout.ms"] == 30000  # a lab timeout, not librdkafka's 5 minutes
+
+
+def test_round_trip(lab):
+    topic = lab.fresh_topic("test-clients", partitions=3)
+    acked = []
+    with lab.producer(acks="all", linger_ms=5) as p:
+        for i in range(30):
+            p.produce(topic, key=f"k{i % 5}", value=f"v{i}",
+                      on_delivery=lambda err, msg: acked.append(err is None))
+        assert p.flush(30) == 0
+    assert acked == [True] * 30
+    got = []
+    with lab.consumer("test-round-trip", auto_offset_reset="earliest") as c:
+        c.subscribe([topic])
+        for _ in range(60):
+            msg = c.poll(0.5)
+            if msg is not None and not msg.error():
+                got.append(msg.value().decode())
+            if len(got) == 30:
+                break
+    assert sorted(got) == sorted(f"v{i}" for i in range(30))
+
+
+def test_fresh_topic_is_empty_on_rerun(lab):
+    topic = lab.fresh_topic("test-fresh", partitions=2)
+    with lab.producer() as p:
+        p.produce(topic, b"old", partition=0)
+        p.flush(30)
+    lab.fresh_topic("test-fresh", partitions=2)
+    with lab.consumer("test-fresh") as c:
+        from confluent_kafka import TopicPartition
+        assert c.get_watermark_offsets(TopicPartition(topic, 0), timeout=10) == (0, 0)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_no_cluster_is_a_lab_error_at_once():
+    bootstrap = f"127.0.0.1:{_free_port()}"
+    t0 = time.monotonic()
+    for make in (lambda: clients.producer(bootstrap), lambda: clients.admin(bootstrap),
+                 lambda: clients.consumer(bootstrap, "g")):
+        with pytest.raises(ClusterDown) as err:
+            make()
+        assert "labkit up" in err.value.hint
+    assert time.monotonic() - t0 < 5
+
+
+def test_admin_errors_carry_hints(lab):
+    admin = lab.admin()
+    with pytest.raises(LabError) as err:
+        clients.result(admin.create_topics([NewTopic("test-rf-too-high", 1, 5)])["test-rf-too-high"],
+                       "Creating topic")
+    assert "INVALID_REPLICATION_FACTOR" in err.value.message
+    assert "live brokers" in err.value.hint

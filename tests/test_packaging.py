@@ -1,0 +1,49 @@
+"""The project's own files agree with each other: one version, one list of tools and packages."""
+import re
+import tomllib
+from pathlib import Path
+
+from labkit import settings, tools
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+# pip name -> conda-forge name
+CONDA_NAMES = {"confluent-kafka": "python-confluent-kafka", "docker": "docker-py"}
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~ \[]", req, maxsplit=1)[0].lower()
+
+
+def test_shims_are_entry_points():
+    scripts = {k: v for k, v in PYPROJECT["project"]["scripts"].items() if k != "labkit"}
+    expected = {f"{t}{ext}": "labkit.tools:main" for t in tools.TOOLS for ext in ("", ".sh")}
+    assert scripts == expected
+
+
+def test_environment_yml_agrees_with_pyproject():
+    env = (ROOT / "environment.yml").read_text()
+    conda = {_name(line.strip()[2:]) for line in env.splitlines() if re.match(r"\s+- [a-z]", line)}
+    reqs = PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["dev"]
+    for req in reqs:
+        name = _name(req)
+        assert CONDA_NAMES.get(name, name) in conda, f"{name} missing from environment.yml"
+    assert {"openjdk", "maven", "python"} <= conda
+
+
+def test_readme_shows_the_two_commands_and_ci_runs_one():
+    readme = (ROOT / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme
+    ci = [l for l in (ROOT / ".ci/run").read_text().splitlines() if l and not l.startswith(("#", "set ", "cd "))]
+    assert ci[-1].strip() == "make test"
+
+
+def test_readme_settings_table_is_generated_from_settings():
+    assert settings.markdown_table() in (ROOT / "README.md").read_text()
+
+
+def test_one_pinned_version():
+    from labkit import config
+    pom = (ROOT / "labkit/data/kafka-pom.xml").read_text()
+    assert "${kafka.version}" in pom and not re.search(r"<version>4\.\d+\.\d+</version>", pom)
+    assert re.fullmatch(r"4\.\d+\.\d+", config.KAFKA_VERSION)
