@@ -195,3 +195,9 @@ def test_signals_are_real(lab):
     finally:
         os.kill(pid, signal.SIGCONT)
     assert procs.wait_state(pid, "running", 10)
+
+
+def test_cluster_ids_never_look_like_options():
+    from labkit.brokers import _new_cluster_id
+    ids = [_new_cluster_id() for _ in range(2000)]
+    assert all(len(i) == 22 and not i.startswith("-") for i in ids)
