@@ -5,14 +5,16 @@ import base64
 import io
 import json
 import shutil
+import signal
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
 
-from labkit import clients, compose, config
+from labkit import clients, compose, config, ready, topics
 from labkit.backend import BACKENDS, get_cluster
 from labkit.brokers import LocalCluster
 from labkit.compose import ComposeCluster
@@ -407,7 +409,7 @@ def test_container_control_on_a_real_engine():
     reason = engine_reason()
     if reason:
         pytest.skip(f"compose backend container control not run: {reason}")
-    from labkit import procs, ready
+    from labkit import procs
     from labkit.lab import Lab
 
     cluster, out = ComposeCluster(), io.StringIO()
@@ -451,3 +453,123 @@ def test_container_control_on_a_real_engine():
     finally:
         cluster.down(wipe=True, out=out)
     assert cluster.container(1) is None
+
+
+# ---- the compose configs, run by real Kafka without Docker ----------------------------------
+class Publisher:
+    """Plays docker's port publishing: 127.0.0.1:host_port -> the node's "container" address."""
+
+    def __init__(self, routes: dict[int, tuple[str, int]]):
+        import asyncio
+        self.asyncio, self.routes, self.loop = asyncio, routes, asyncio.new_event_loop()
+        self.servers = self.loop.run_until_complete(self._listen())
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    async def _listen(self):
+        return [await self.asyncio.start_server(self._handler(*dest), config.HOST, port)
+                for port, dest in self.routes.items()]
+
+    def _handler(self, host, port):
+        async def pipe(reader, writer):
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            except OSError:
+                pass
+            finally:
+                writer.close()
+
+        async def handle(reader, writer):
+            try:
+                r2, w2 = await self.asyncio.open_connection(host, port)
+            except OSError:
+                writer.close()
+                return
+            await self.asyncio.gather(pipe(reader, w2), pipe(r2, writer))
+        return handle
+
+    def close(self):
+        async def shutdown():
+            for server in self.servers:
+                server.close()
+            tasks = [t for t in self.asyncio.all_tasks() if t is not self.asyncio.current_task()]
+            for task in tasks:  # open client connections
+                task.cancel()
+            await self.asyncio.gather(*tasks, return_exceptions=True)
+        self.asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.mark.slow
+def test_compose_node_configs_form_a_cluster_host_clients_can_use(spec, tmp_path):
+    """The advertised.listeners design, by real Kafka 4.4.0: each node runs the config the image
+    renders, in its own "container" address 127.0.1.N (service names kafka-N resolve there), and a
+    forwarder publishes its EXTERNAL port on 127.0.0.1, as docker does. A host client given one
+    bootstrap address must reach every partition leader, and replication must use INTERNAL."""
+    from labkit import fetch, procs
+
+    shift = config.port_base() + 300 - config.DEFAULT_PORT_BASE  # never a learner's 9092-9094
+    host_ports = {n: config.client_port(n, config.DEFAULT_PORT_BASE) + shift for n in config.NODES}
+    boxes = {n: f"127.0.1.{n}" for n in config.NODES}
+    if not all(procs.port_free(p) for p in host_ports.values()) or \
+            not all(procs.port_free(p, boxes[n]) for n in config.NODES for p in (9092, 19092, 19093)):
+        pytest.skip("the rehearsal's ports are taken")
+
+    def render(n: int) -> dict:
+        props = compose.image_properties(spec["services"][compose.service(n)]["environment"])
+        for key, value in props.items():
+            for m in config.NODES:  # what the compose network's DNS does
+                value = value.replace(f"{compose.service(m)}:", f"{boxes[m]}:")
+            value = value.replace("://:", f"://{boxes[n]}:")  # the container's own interfaces
+            props[key] = value.replace(f"{config.HOST}:{host_ports[n] - shift}", f"{config.HOST}:{host_ports[n]}")
+        props["log.dirs"] = str(tmp_path / f"node-{n}" / "data")
+        return props
+
+    cluster_id, pids, publisher = env(spec, 1)["CLUSTER_ID"], {}, None
+    try:
+        paths = {n: tmp_path / f"node-{n}.properties" for n in config.NODES}
+        for n, path in paths.items():
+            path.write_text("".join(f"{k}={v}\n" for k, v in render(n).items()))
+            (tmp_path / f"node-{n}" / "logs").mkdir(parents=True)
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda path: subprocess.run(
+                fetch.java_command("kafka.tools.StorageTool", ["format", "-t", cluster_id, "-c", str(path)]),
+                check=True, capture_output=True, timeout=config.TIMEOUTS.format), paths.values()))
+        for n, path in paths.items():
+            cmd = fetch.java_command("kafka.Kafka", [str(path)], heap=config.BROKER_HEAP, log4j=config.SERVER_LOG4J,
+                                     quick=False, props={"kafka.logs.dir": str(tmp_path / f"node-{n}" / "logs")})
+            with open(tmp_path / f"node-{n}" / "logs" / "stdout.log", "ab") as log:
+                pids[n] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True).pid
+        publisher = Publisher({host_ports[n]: (boxes[n], 9092) for n in config.NODES})
+        bootstrap = f"{config.HOST}:{host_ports[1]}"  # one address only, as a learner would type
+        with clients.quiet_admin(bootstrap) as admin:
+            end = time.monotonic() + config.TIMEOUTS.up
+            while len(ready.registered(admin)) < 3 and time.monotonic() < end:
+                assert all(procs.alive(p) for p in pids.values()), "a node exited; see its stdout.log"
+                time.sleep(0.5)
+            brokers = admin.list_topics(timeout=10).brokers
+            assert {b.id: (b.host, b.port) for b in brokers.values()} == \
+                {n: (config.HOST, host_ports[n]) for n in config.NODES}  # what host clients are told
+            topics.fresh_topic(admin, "compose-rehearsal", 3, 3, None)
+        producer = clients.producer(bootstrap, {"acks": "all"})
+        acked = []
+        for i in range(90):
+            producer.produce("compose-rehearsal", key=str(i), value=str(i),
+                             on_delivery=lambda err, msg: acked.append(err is None))
+        producer.flush(60)
+        assert sum(acked) == 90  # leaders on all three nodes, reached through 127.0.0.1 only
+        with clients.quiet_admin(bootstrap) as admin:
+            parts = admin.list_topics("compose-rehearsal", timeout=10).topics["compose-rehearsal"].partitions
+            assert sorted(p.leader for p in parts.values()) == [1, 2, 3]
+            assert all(len(p.isrs) == 3 for p in parts.values())  # replication over INTERNAL works
+    finally:
+        for pid in pids.values():  # a throwaway cluster in tmp_path: no graceful shutdown needed
+            procs.send(pid, signal.SIGKILL)
+        for pid in pids.values():
+            procs.wait_exit(pid, config.TIMEOUTS.kill)
+        if publisher:
+            publisher.close()
