@@ -100,7 +100,7 @@ def plot_partitions(parts: pd.DataFrame, brokers: pd.DataFrame, title: str | Non
                 continue
             codes = [[ROLES.index(role_of[(topic, p, b)]) for b in ids] for p in chunk]
             ax.imshow(codes, cmap=cmap, vmin=-0.5, vmax=len(ROLES) - 0.5, aspect="auto")
-            if len(chunk) <= 40:
+            if len(nparts) <= 40:  # letters in cells help colour-blind readers; too small beyond
                 for y, row in enumerate(codes):
                     for x, code in enumerate(row):
                         ax.text(x, y, ROLE_MARKS[code], ha="center", va="center", fontsize=8,
@@ -111,10 +111,8 @@ def plot_partitions(parts: pd.DataFrame, brokers: pd.DataFrame, title: str | Non
                            edgecolor="#444444", linewidth=0)
             ax.set_xticks(range(len(ids)), [f"{b}\nDEAD" if b in dead else str(b) for b in ids])
             ax.set_yticks(range(len(chunk)), [str(p) for p in chunk], fontsize=8 if len(chunk) > 12 else 10)
-            ax.set_xticks([x - 0.5 for x in range(1, len(ids))], minor=True)
-            ax.set_yticks([y - 0.5 for y in range(1, len(chunk))], minor=True)
-            ax.grid(which="minor", color="white", linewidth=1.5)
-            ax.tick_params(which="minor", length=0)
+            ax.vlines([x - 0.5 for x in range(1, len(ids))], -0.5, len(chunk) - 0.5, color="white", linewidth=1.5)
+            ax.hlines([y - 0.5 for y in range(1, len(chunk))], -0.5, len(ids) - 0.5, color="white", linewidth=1.5)
             ax.xaxis.set_ticks_position("top")
             for tick, b in zip(ax.xaxis.get_major_ticks(), ids):
                 if b in dead:
