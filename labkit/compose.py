@@ -43,7 +43,8 @@ STATES = {"running": "running", "paused": "paused", "restarting": "running",
           "created": "stopped", "exited": "stopped", "removing": "stopped", "dead": "stopped"}
 
 NO_ENGINE_HINT = ("start Docker Desktop (or `sudo systemctl start docker` on Linux) and try again; "
-                  "or use the local backend, which needs no Docker: unset LABKIT_BACKEND.")
+                  "or use the local backend, which needs no Docker (no `--backend compose`, "
+                  "LABKIT_BACKEND unset).")
 
 
 def service(node: int) -> str:
