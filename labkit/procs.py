@@ -168,9 +168,8 @@ def wait_port_free(port: int, timeout: float) -> bool:
     return True
 
 
-def port_owner(port: int) -> str:
-    """'pid 123: java ...' for the process listening on ``port``, or '' when unknown."""
-    inodes = set()
+def _sockets():
+    """(address, port, state, inode) of every TCP socket in /proc/net (Linux; nothing elsewhere)."""
     for table in ("tcp", "tcp6"):
         try:
             lines = (PROC / "net" / table).read_text().splitlines()[1:]
@@ -178,21 +177,27 @@ def port_owner(port: int) -> str:
             continue
         for line in lines:
             fields = line.split()
-            # 0A = LISTEN; 06 = TIME_WAIT holds no process. Any other state is a live socket
-            # (an outgoing connection can own the port too when it lies in the ephemeral range).
-            if fields[3] != "06" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(fields[9])
+            addr, port = fields[1].rsplit(":", 1)
+            yield addr, int(port, 16), fields[3], fields[9]
+
+
+def _socket_inodes(pid: int | str) -> set[str]:
+    try:
+        return {os.readlink(fd).removeprefix("socket:[").rstrip("]") for fd in (PROC / str(pid) / "fd").iterdir()}
+    except OSError:
+        return set()
+
+
+def port_owner(port: int) -> str:
+    """'pid 123: java ...' for the process holding ``port``, or '' when unknown."""
+    # 06 = TIME_WAIT holds no process. Any other state is a live socket (an outgoing connection
+    # can own the port too when it lies in the ephemeral range).
+    inodes = {inode for _, p, st, inode in _sockets() if p == port and st != "06"}
     if not inodes:
         return _lsof_owner(port)
     for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            for fd in (entry / "fd").iterdir():
-                if os.readlink(fd).removeprefix("socket:[").rstrip("]") in inodes:
-                    return f"pid {entry.name}: {cmdline(int(entry.name))[:120]}"
-        except OSError:
-            continue
+        if entry.name.isdigit() and _socket_inodes(entry.name) & inodes:
+            return f"pid {entry.name}: {cmdline(int(entry.name))[:120]}"
     return ""
 
 
@@ -207,23 +212,8 @@ def _lsof_owner(port: int) -> str:
 
 def listening_addresses(pid: int) -> list[tuple[str, int]]:
     """(address, port) pairs a process listens on, from /proc (Linux only; [] elsewhere)."""
-    result = []
-    try:
-        inodes = {os.readlink(fd).removeprefix("socket:[").rstrip("]")
-                  for fd in (PROC / str(pid) / "fd").iterdir()}
-    except OSError:
-        return result
-    for table in ("tcp", "tcp6"):
-        try:
-            lines = (PROC / "net" / table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[3] == "0A" and fields[9] in inodes:
-                addr, port = fields[1].rsplit(":", 1)
-                result.append((_hex_to_ip(addr), int(port, 16)))
-    return result
+    inodes = _socket_inodes(pid)
+    return [(_hex_to_ip(addr), port) for addr, port, st, inode in _sockets() if st == "0A" and inode in inodes]
 
 
 def _hex_to_ip(addr: str) -> str:
