@@ -115,7 +115,7 @@ def fetch(out=sys.stderr, force: bool = False) -> Path:
     mvn = maven()
     libs = cached_libs()
     scratch = libs.with_name(f"libs.partial-{os.getpid()}")
-    shutil.rmtree(scratch, ignore_errors=True)
+    _remove_abandoned(libs.parent)
     scratch.parent.mkdir(parents=True, exist_ok=True)
     out.write(f"Fetching Apache Kafka {config.KAFKA_VERSION} from Maven Central into {libs} ...\n")
     cmd = [mvn, "-B", "-f", str(config.POM), "dependency:copy-dependencies",
@@ -147,6 +147,15 @@ def fetch(out=sys.stderr, force: bool = False) -> Path:
     out.write(f"Kafka {config.KAFKA_VERSION}: {len(jars)} jars ready"
               f"{f' ({count} downloaded)' if count else ' (from the local Maven repository)'}.\n")
     return libs
+
+
+def _remove_abandoned(folder: Path) -> None:
+    """Delete scratch folders of fetches whose process is gone (interrupted, never trusted)."""
+    from .procs import alive
+    for scratch in folder.glob("libs.partial-*"):
+        pid = scratch.name.rsplit("-", 1)[1]
+        if not pid.isdigit() or int(pid) == os.getpid() or not alive(int(pid)):
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def java_command(main_class: str, args: list[str], *, heap: str = config.TOOL_HEAP,

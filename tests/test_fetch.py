@@ -107,6 +107,8 @@ def test_java_missing_from_the_cli(tmp_path):
 def test_fresh_fetch_with_maven_into_a_new_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_CACHE", str(tmp_path))
     monkeypatch.delenv("KAFKA_HOME", raising=False)
+    abandoned = fetch.cached_libs().with_name("libs.partial-999999999")  # an interrupted fetch's
+    abandoned.mkdir(parents=True)
     libs = fetch.fetch(out=open(os.devnull, "w"))
     assert libs == fetch.cached_libs() and fetch.libs_dir() == libs
     assert not list(tmp_path.rglob("libs.partial-*")), "scratch folder left behind"
