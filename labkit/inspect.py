@@ -46,6 +46,11 @@ class Inspector:
                     self._admin = admin
             return self._admin
 
+    def close(self) -> None:
+        """Drop the admin client now (librdkafka shuts it down before the interpreter does)."""
+        with self._lock:
+            self._admin = None
+
     # ---- raw answers ----------------------------------------------------------------------
     def metadata(self, topic: str | None = None):
         """Cluster metadata (brokers, topics, leaders, ISR); a LabError if nobody answers."""
@@ -162,6 +167,9 @@ class Inspector:
 
     def lag_many(self, groups: list[str], strict: bool = True) -> pd.DataFrame:
         """``lag`` for several groups in one batch of requests (the dashboard's refresh)."""
+        columns = ["group", "topic", "partition", "member", "committed", "low", "end", "lag"]
+        if not groups:
+            return pd.DataFrame(columns=columns)
         clients.require_cluster(self.cluster.bootstrap_servers)
         offsets = {g: self.admin.list_consumer_group_offsets(
             [ConsumerGroupTopicPartitions(g)], request_timeout=config.TIMEOUTS.request)[g]
@@ -189,7 +197,6 @@ class Inspector:
             rows.append({"group": g, "topic": topic, "partition": part, "member": member,
                          "committed": committed, "low": low, "end": high,
                          "lag": None if high is None or start is None else high - start})
-        df = pd.DataFrame(rows, columns=["group", "topic", "partition", "member", "committed",
-                                         "low", "end", "lag"])
+        df = pd.DataFrame(rows, columns=columns)
         df[["committed", "low", "end", "lag"]] = df[["committed", "low", "end", "lag"]].astype("Int64")
         return df

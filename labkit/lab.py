@@ -121,7 +121,7 @@ class Lab:
         """Each partition's retained range with the committed offsets of ``groups`` (notebook 04)."""
         from . import plots
         groups = [groups] if isinstance(groups, str) else list(groups)
-        lag = self.inspector.lag_many(groups) if groups else self.inspector.lag_many([])
+        lag = self.inspector.lag_many(groups)
         return plots.plot_log(self.partitions(topic), lag[lag["topic"] == topic], title)
 
     def plot_lag(self, history, window: int = 10, title: str | None = None):

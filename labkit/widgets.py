@@ -60,6 +60,7 @@ class Dashboard:
         self.mode = ("live" if live_frontend() else "static") if mode == "auto" else mode
         self.sampler = LagSampler(lab.inspector, group, start=False) if group else None
         self.figures: dict = {}
+        self.grid_changed = False
         self.refreshes = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -76,9 +77,12 @@ class Dashboard:
     def snapshot(self) -> dict:
         """Ask the cluster once and draw the grid (and the lag plot with a group)."""
         ins = self.lab.inspector
-        brokers = ins.brokers()
-        figs = {"grid": plots.plot_partitions(ins.partitions(self.topic), brokers,
-                                              title=f"{self.topic}: replicas by broker")}
+        brokers, parts = ins.brokers(), ins.partitions(self.topic)
+        old = self.figures.get("grid")
+        # drawing is the slow part of a refresh: redraw the grid only when a role changed
+        self.grid_changed = old is None or not plots.grid_data(parts, brokers).equals(old.data)
+        figs = {"grid": plots.plot_partitions(parts, brokers, title=f"{self.topic}: replicas by broker")
+                if self.grid_changed else old}
         if self.sampler:
             self.sampler.sample()
             figs["lag"] = plots.plot_lag(self.sampler.history, title=f"{self.group}: lag over time")
@@ -153,7 +157,8 @@ class Dashboard:
             t0 = time.perf_counter()
             try:
                 figs = self.snapshot()
-                self.grid_img.value = png(figs["grid"])
+                if self.grid_changed:
+                    self.grid_img.value = png(figs["grid"])
                 if "lag" in figs:
                     self.lag_img.value = png(figs["lag"])
                 for row in self.brokers.itertuples():

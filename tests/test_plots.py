@@ -64,6 +64,8 @@ def test_log_plot(lab, topic, group, out_dir):
     assert data["high"].tolist() == [20] * 6 and data["low"].tolist() == [0] * 6
     assert data.loc[[0, 1, 2], "committed"].tolist() == [20, 10, 5]
     assert data.loc[[3, 4, 5], "committed"].isna().all()
+    bare = lab.plot_log(topic).data  # no groups: just the retained ranges
+    assert len(bare) == 6 and bare["committed"].isna().all()
 
 
 def test_assignment_plot(lab, topic, group, out_dir):
