@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from . import config
 from .errors import LabError
 
 BACKENDS = ("local", "compose")
@@ -23,3 +24,16 @@ def get_cluster(name: str | None = None):
         from .compose import ComposeCluster
         return ComposeCluster()
     raise LabError(f"Unknown backend {name!r}.", hint=f"use one of: {', '.join(BACKENDS)}.")
+
+
+def check_node(node) -> int:
+    """The broker id as an int, or a LabError naming the brokers there are (every backend)."""
+    try:
+        node = int(node)
+    except (TypeError, ValueError):
+        node = -1
+    if node not in config.NODES:
+        raise LabError(f"There is no broker {node}: the lab cluster has brokers "
+                       f"{', '.join(map(str, config.NODES))}.",
+                       hint="pick one of those ids; `labkit status` lists them.")
+    return node

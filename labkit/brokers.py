@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import config, fetch, procs, ready
+from .backend import check_node
 from .errors import LabError
 from .settings import server_properties
 
@@ -65,17 +66,7 @@ class LocalCluster:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def check_node(self, node) -> int:
-        """The broker id as an int, or a LabError naming the brokers there are."""
-        try:
-            node = int(node)
-        except (TypeError, ValueError):
-            node = -1
-        if node not in config.NODES:
-            raise LabError(f"There is no broker {node}: the lab cluster has brokers "
-                           f"{', '.join(map(str, config.NODES))}.",
-                           hint="pick one of those ids; `labkit status` lists them.")
-        return node
+    check_node = staticmethod(check_node)
 
     def pid(self, node: int) -> int | None:
         """The live pid of a broker, verified by its command line (a recycled pid is not ours)."""

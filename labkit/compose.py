@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from . import clients, config, procs, ready
+from .backend import check_node
 from .errors import LabError
 
 PROJECT = "kafka-lab"  # the compose project name; also `name:` in docker-compose.yml
@@ -140,17 +141,7 @@ class ComposeCluster:
             self._client = client
         return self._client
 
-    def check_node(self, node) -> int:
-        """The broker id as an int, or a LabError naming the brokers there are."""
-        try:
-            node = int(node)
-        except (TypeError, ValueError):
-            node = -1
-        if node not in config.NODES:
-            raise LabError(f"There is no broker {node}: the lab cluster has brokers "
-                           f"{', '.join(map(str, config.NODES))}.",
-                           hint="pick one of those ids; `labkit status` lists them.")
-        return node
+    check_node = staticmethod(check_node)
 
     def container(self, node: int):
         """Broker ``node``'s container (found by its compose labels), or None before `up`."""
