@@ -227,7 +227,7 @@ def check_one_partition_each(lab, group: str, topic: str) -> str:
     members = list(desc.members)
     if not members:
         raise Wrong(f"group {group!r} has no running consumer: keep them open (and polling) while checking.")
-    owned = {m.consumer_id: sorted(tp.partition for tp in m.assignment.topic_partitions
+    owned = {m.member_id: sorted(tp.partition for tp in m.assignment.topic_partitions
                                    if tp.topic == topic) for m in members}
     idle = [cid for cid, ps in owned.items() if not ps]
     if idle:
