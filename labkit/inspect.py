@@ -9,6 +9,7 @@ which brokers are registered, the cluster's own process status says which are ru
 """
 from __future__ import annotations
 
+import functools
 import threading
 
 import pandas as pd
@@ -23,6 +24,21 @@ WATERMARK_TIMEOUT = 3.0  # a partition whose leader just died answers within thi
 # kafka-consumer-groups spells group states like this; confluent-kafka's enum names differ
 _STATE_NAMES = {"PREPARING_REBALANCING": "PreparingRebalance",
                 "COMPLETING_REBALANCING": "CompletingRebalance"}
+
+
+def _recycled_on_failure(method):
+    """An unanswered request is retried once on a fresh admin client: after a broker was
+    killed and restarted, a long-lived librdkafka admin client can stop answering for good."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except LabError as exc:
+            if "got no answer" not in exc.message and "did not answer" not in exc.message:
+                raise
+            self.close()
+            return method(self, *args, **kwargs)
+    return wrapper
 
 
 def _state_name(state) -> str:
@@ -84,6 +100,7 @@ class Inspector:
                 for key in ((tp.topic, tp.partition) for tp in partitions)}
 
     # ---- tables ---------------------------------------------------------------------------
+    @_recycled_on_failure
     def brokers(self) -> pd.DataFrame:
         """One row per lab broker: id, host:port, state, alive, registered, controller, counts."""
         states = self.states()
@@ -118,6 +135,7 @@ class Inspector:
         """One row per partition of ``topic``: leader, replicas, isr, health, watermarks."""
         return self.partitions_many([topic])
 
+    @_recycled_on_failure
     def partitions_many(self, topics: list[str]) -> pd.DataFrame:
         md = self.metadata(topics[0] if len(topics) == 1 else None)
         alive = set(self.brokers_alive(md))
@@ -147,6 +165,7 @@ class Inspector:
         futures = self.admin.describe_consumer_groups(groups, request_timeout=config.TIMEOUTS.request)
         return {g: clients.result(f, f"Describing consumer group {g!r}") for g, f in futures.items()}
 
+    @_recycled_on_failure
     def groups(self) -> pd.DataFrame:
         """One row per consumer group: state, type, members, assignor, coordinator."""
         clients.require_cluster(self.cluster.bootstrap_servers)
@@ -165,6 +184,7 @@ class Inspector:
         """Per partition: owner (client id), committed, end, lag; no commit: lag = end - low."""
         return self.lag_many([group])
 
+    @_recycled_on_failure
     def lag_many(self, groups: list[str], strict: bool = True) -> pd.DataFrame:
         """``lag`` for several groups in one batch of requests (the dashboard's refresh)."""
         columns = ["group", "topic", "partition", "member", "committed", "low", "end", "lag"]
