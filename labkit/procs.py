@@ -182,10 +182,17 @@ def _sockets():
 
 
 def _socket_inodes(pid: int | str) -> set[str]:
+    inodes = set()
     try:
-        return {os.readlink(fd).removeprefix("socket:[").rstrip("]") for fd in (PROC / str(pid) / "fd").iterdir()}
+        fds = list((PROC / str(pid) / "fd").iterdir())
     except OSError:
-        return set()
+        return inodes
+    for fd in fds:
+        try:  # an fd can close between the listing and the readlink
+            inodes.add(os.readlink(fd).removeprefix("socket:[").rstrip("]"))
+        except OSError:
+            continue
+    return inodes
 
 
 def port_owner(port: int) -> str:
