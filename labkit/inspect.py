@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 
 import pandas as pd
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
@@ -138,6 +139,11 @@ class Inspector:
     @_recycled_on_failure
     def partitions_many(self, topics: list[str]) -> pd.DataFrame:
         md = self.metadata(topics[0] if len(topics) == 1 else None)
+        end = time.monotonic() + 3  # a topic created a moment ago may not have reached every broker
+        while time.monotonic() < end and not all(
+                t in md.topics and md.topics[t].error is None for t in topics):
+            time.sleep(0.2)
+            md = self.metadata(topics[0] if len(topics) == 1 else None)
         alive = set(self.brokers_alive(md))
         parts = []
         for name in topics:
