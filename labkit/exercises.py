@@ -102,8 +102,15 @@ def _text(raw):
 def _topic_configs(lab, topic: str) -> dict[str, str]:
     admin = lab.admin()  # held until the answer is in: a dropped client cancels its requests
     res = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    entries = clients.result(admin.describe_configs([res])[res], f"Describing {topic!r}")
-    return {name: entry.value for name, entry in entries.items()}
+    deadline = time.monotonic() + 5  # a topic created a moment ago may not have reached every broker
+    while True:
+        try:
+            entries = clients.result(admin.describe_configs([res])[res], f"Describing {topic!r}")
+            return {name: entry.value for name, entry in entries.items()}
+        except LabError as exc:
+            if "UNKNOWN_TOPIC_OR_PART" not in exc.message or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 # ---- notebook 00: a first message ----------------------------------------------------------
