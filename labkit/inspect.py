@@ -73,7 +73,9 @@ class Inspector:
         """Cluster metadata (brokers, topics, leaders, ISR); a LabError if nobody answers."""
         clients.require_cluster(self.cluster.bootstrap_servers)
         try:
-            return self.admin.list_topics(topic, timeout=config.TIMEOUTS.request)
+            # always all topics: a metadata request naming a missing topic makes the broker
+            # auto-create it (auto.create.topics.enable), so looking would change what we look at
+            return self.admin.list_topics(timeout=config.TIMEOUTS.request)
         except KafkaException as exc:
             raise LabError(f"The cluster did not answer a metadata request: {exc.args[0]}",
                            hint="are the brokers up? `labkit status` tells.") from None

@@ -127,6 +127,8 @@ def test_bad_names_give_lab_errors_with_hints(lab):
     with pytest.raises(LabError) as exc:
         lab.partitions("no-such-topic-here")
     assert exc.value.hint
+    # looking must not create it (a metadata request naming a topic can auto-create it)
+    assert "no-such-topic-here" not in lab.admin().list_topics(timeout=10).topics
     with pytest.raises(LabError) as exc:
         lab.lag("no-such-group-here")
     assert "lab.groups()" in exc.value.hint
