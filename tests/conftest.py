@@ -17,6 +17,19 @@ def healthy_lab(lab):
     lab.heal()
 
 
+@pytest.fixture(scope="session")
+def filled_topic(lab):
+    """Make a fresh RF=3 topic holding ``records`` values '0', '1', ... spread round-robin."""
+    def make(name: str, partitions: int, records: int) -> str:
+        lab.fresh_topic(name, partitions=partitions, replication_factor=3)
+        with lab.producer() as p:
+            for i in range(records):
+                p.produce(name, str(i).encode(), partition=i % partitions)
+            assert p.flush(30) == 0
+        return name
+    return make
+
+
 @pytest.fixture
 def out_dir():
     """Where tests write pictures for a human to look at (tests/output/, git-ignored)."""

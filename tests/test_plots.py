@@ -11,13 +11,8 @@ TOPIC = "plots-demo"
 
 
 @pytest.fixture(scope="module")
-def topic(lab):
-    lab.fresh_topic(TOPIC, partitions=6, replication_factor=3)
-    p = lab.producer()
-    for i in range(120):
-        p.produce(TOPIC, str(i).encode(), partition=i % 6)
-    assert p.flush(30) == 0
-    return TOPIC
+def topic(filled_topic):
+    return filled_topic(TOPIC, partitions=6, records=120)
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def topic(lab):
-    lab.fresh_topic(TOPIC, partitions=3, replication_factor=3)
-    p = lab.producer()
-    for i in range(30):
-        p.produce(TOPIC, str(i).encode(), partition=i % 3)
-    assert p.flush(30) == 0
+def topic(lab, filled_topic):
+    filled_topic(TOPIC, partitions=3, records=30)
     c = lab.consumer(GROUP, auto_offset_reset="earliest")
     end = time.monotonic() + 60
     while True:  # a cluster that just started may still be electing group coordinators
