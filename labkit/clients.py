@@ -46,17 +46,23 @@ def merge(kind: str, bootstrap: str, settings: dict | None, kwargs: dict) -> dic
 
 def _raise_when_all_down(bootstrap: str):
     def error_cb(err: KafkaError) -> None:
-        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+        # librdkafka also says this when a dead bootstrap broker fails before the others have
+        # connected (during a failover demo, say): only a cluster with no port answering is down
+        if err.code() == KafkaError._ALL_BROKERS_DOWN and not _any_answers(bootstrap):
             raise ClusterDown(f"All brokers at {bootstrap} are down or unreachable.",
                               hint="start them with `labkit up` (or lab.start_broker(n) for each "
                                    "stopped one); `labkit status` shows which are running.")
     return error_cb
 
 
+def _any_answers(bootstrap: str) -> bool:
+    hosts = [hp.rsplit(":", 1) for hp in bootstrap.split(",")]
+    return any(procs.port_answers(int(port), host) for host, port in hosts)
+
+
 def require_cluster(bootstrap: str) -> None:
     """Fail fast, with a hint, when no broker of ``bootstrap`` answers at all."""
-    hosts = [hp.rsplit(":", 1) for hp in bootstrap.split(",")]
-    if not any(procs.port_answers(int(port), host) for host, port in hosts):
+    if not _any_answers(bootstrap):
         raise no_cluster(bootstrap)
 
 

@@ -16,9 +16,15 @@ from labkit.errors import LabError
 
 
 def _leader_isr(lab, topic):
+    # all topics, and again while a just-created topic has not reached the answering broker
     with lab.admin() as admin:
-        part = admin.list_topics(topic, timeout=10).topics[topic].partitions[0]
-        return part.leader, sorted(part.isrs)
+        end = time.monotonic() + 15
+        while True:
+            meta = admin.list_topics(timeout=10).topics.get(topic)
+            if meta is not None and 0 in meta.partitions or time.monotonic() > end:
+                part = meta.partitions[0]
+                return part.leader, sorted(part.isrs)
+            time.sleep(0.2)
 
 
 def _wait(condition, timeout, what):
