@@ -52,14 +52,14 @@ def _arrays(rows: pd.DataFrame):
     return t, _commit_times(t, committed, owned), committed, lag
 
 
-def _commit_times(t, committed, owned) -> np.ndarray:
+def _commit_times(t, committed, owned, starts=(0,)) -> np.ndarray:
+    """Commit times of samples sorted by partition then time; ``starts``: each partition's first."""
     same = np.r_[False, (committed[1:] == committed[:-1]) |
                  (np.isnan(committed[1:]) & np.isnan(committed[:-1]))]
-    last_change = t.copy()
-    for i in range(1, len(t)):  # carry the time of the last change forward
-        if same[i]:
-            last_change[i] = last_change[i - 1]
-    return np.where(owned, t, last_change)
+    same[np.asarray(starts, dtype=int)] = False  # a partition's first sample is its own change
+    # carry the time of the last change forward: index of the latest sample that changed
+    changed_at = np.maximum.accumulate(np.where(same, 0, np.arange(len(t))))
+    return np.where(owned, t, t[changed_at])
 
 
 def commit_times(rows: pd.DataFrame) -> np.ndarray:
@@ -67,24 +67,39 @@ def commit_times(rows: pd.DataFrame) -> np.ndarray:
     return _arrays(rows)[1]
 
 
+def _windows(values, starts, ends, window: int):
+    """Each partition's last ``window`` values as one row, oldest first, NaN-padded on the left."""
+    idx = ends[:, None] - window + np.arange(window)[None, :]
+    valid = idx >= starts[:, None]
+    return np.where(valid, values[np.maximum(idx, 0)], np.nan), valid
+
+
+def judge_many(t_last, ctime, offsets, lag, valid, now=None) -> np.ndarray:
+    """Burrow's rules, in order, on many partitions at once: one row per partition holding its
+    last samples (``valid`` marks real samples; the rest is padding)."""
+    n = valid.sum(axis=1)
+    pairs = valid[:, 1:] & valid[:, :-1]
+    ok = (n < 2) | ((lag == 0) & valid).any(axis=1) | (np.isnan(lag) | ~valid).all(axis=1)
+    rewind = ((np.diff(offsets, axis=1) < 0) & pairs).any(axis=1)
+    now = t_last if now is None else now
+    first = ctime[np.arange(len(n)), np.minimum(ctime.shape[1] - n, ctime.shape[1] - 1)]
+    stop = now - ctime[:, -1] > ctime[:, -1] - first
+    # a partition never committed has not moved either
+    still = (np.diff(np.nan_to_num(offsets, nan=-1.0), axis=1) == 0) | ~pairs
+    stall = still.all(axis=1) & ((lag > 0) | ~valid).all(axis=1)
+    lag_steps = np.diff(lag, axis=1)
+    warn = ((lag_steps >= 0) | np.isnan(lag_steps) | ~pairs).all(axis=1)
+    return np.select([ok, rewind, stop, stall, warn], ["OK", "REWIND", "STOP", "STALL", "WARN"], "OK")
+
+
 def judge(t, ctime, offsets, lag, window: int = DEFAULT_WINDOW, now=None) -> str:
     """Burrow's rules on arrays of one partition's samples, oldest first."""
-    ctime, offsets, lag = ctime[-window:], offsets[-window:], lag[-window:]
-    if len(lag) < 2 or (lag == 0).any() or np.isnan(lag).all():
+    if len(t) < 2 or min(window, len(t)) < 2:
         return "OK"
-    now = t[-1] if now is None else now
-    steps = np.diff(offsets)
-    if (steps[~np.isnan(steps)] < 0).any():
-        return "REWIND"
-    if now - ctime[-1] > ctime[-1] - ctime[0]:
-        return "STOP"
-    # a partition never committed has not moved either
-    if (np.diff(np.nan_to_num(offsets, nan=-1.0)) == 0).all() and (lag > 0).all():
-        return "STALL"
-    lag_steps = np.diff(lag)
-    if (lag_steps[~np.isnan(lag_steps)] >= 0).all():
-        return "WARN"
-    return "OK"
+    starts, ends = np.array([0]), np.array([len(t)])
+    (ct, valid), (off, _), (lg, _) = (_windows(np.asarray(a, float), starts, ends, window)
+                                      for a in (ctime, offsets, lag))
+    return str(judge_many(np.asarray(t, float)[-1:], ct, off, lg, valid, now)[0])
 
 
 def partition_status(rows: pd.DataFrame, window: int = DEFAULT_WINDOW, now=None) -> str:
@@ -103,20 +118,26 @@ def evaluate(history: pd.DataFrame, window: int = DEFAULT_WINDOW, now=None) -> p
     if history.empty:
         return pd.DataFrame(columns=keys + ["status", "lag", "samples"])
     h = history.sort_values(keys + ["time"], kind="stable").reset_index(drop=True)
-    # whole columns converted once: fast with hundreds of partitions
+    # whole columns at once, every partition judged together: fast with hundreds of partitions
     t, committed, lag = _seconds(h["time"]), _floats(h["committed"]), _floats(h["lag"])
-    given = _seconds(h["commit_time"]) if "commit_time" in h else None
-    owned = h["member"].fillna("").astype(str).ne("").to_numpy() if "member" in h else None
-    now = None if now is None else _seconds([now])[0]
     starts = np.flatnonzero(h[keys].ne(h[keys].shift()).any(axis=1).to_numpy())
-    rows = []
-    for a, b in zip(starts, list(starts[1:]) + [len(h)]):
-        ct = given[a:b] if given is not None else t[a:b] if owned is None else \
-            _commit_times(t[a:b], committed[a:b], owned[a:b])
-        rows.append({**{k: h[k].iat[a] for k in keys},
-                     "status": judge(t[a:b], ct, committed[a:b], lag[a:b], window, now),
-                     "lag": h["lag"].iat[b - 1], "samples": int(b - a)})
-    return pd.DataFrame(rows, columns=keys + ["status", "lag", "samples"])
+    ends = np.r_[starts[1:], len(h)]
+    if "commit_time" in h:
+        ctime = _seconds(h["commit_time"])
+    elif "member" in h:
+        ctime = _commit_times(t, committed, h["member"].fillna("").astype(str).ne("").to_numpy(), starts)
+    else:
+        ctime = t
+    (ct, valid), (off, _), (lg, _) = (_windows(a, starts, ends, max(window, 1))
+                                      for a in (ctime, committed, lag))
+    if window < 2:  # one sample is too few to judge
+        valid = valid & False
+    out = h.loc[starts, keys].reset_index(drop=True)
+    out["status"] = judge_many(t[ends - 1], ct, off, lg, valid,
+                               None if now is None else _seconds([now])[0])
+    out["lag"] = h["lag"].iloc[ends - 1].tolist()  # scalars: the dtype a table of rows would get
+    out["samples"] = (ends - starts).astype(int)
+    return out
 
 
 def group_status(statuses) -> str:

@@ -78,3 +78,21 @@ def test_evaluate_and_group_status_take_the_worst():
 def test_every_status_has_a_colour_and_a_line_style(rule):
     from labkit import plots
     assert rule in plots.STATUS_COLOURS and rule in plots.STATUS_STYLES
+
+
+def test_evaluate_judges_all_partitions_at_once_as_each_alone():
+    """evaluate() judges every partition in one pass; it must agree with judging each alone,
+    whatever the mix of lengths, gaps, missing commits and owners."""
+    cases = [([10, 20, 5, 15], [30, 20, 40, 35], "c1"), ([10] * 6, [50] * 6, ""),
+             ([10] * 6, [50] * 6, "c1"), ([10, 20, 30, 40], [40, 35, 38, 30], "c1"),
+             ([1, 2, 3, 4, 5], [5, 6, 7, 8, 9], "c1"), ([3], [4], "c1"),
+             ([None, None, 4, 4], [None, None, 9, 9], ""), ([7, 7, 9, 9, 9], [2, 3, 3, 4, 4], "")]
+    parts = [history(c, lag, member, times=[t * 1.5 + p for t in range(len(c))], partition=p)
+             .astype({"committed": "Float64", "lag": "Float64"}) for p, (c, lag, member) in enumerate(cases)]
+    df = pd.concat(parts, ignore_index=True).sample(frac=1, random_state=3)  # any row order
+    for window in (1, 2, 3, 10):
+        for now in (None, 60.0):
+            together = burrow.evaluate(df, window=window, now=now).set_index("partition")["status"]
+            alone = {p: status(rows, window=window, now=now) for p, rows in df.groupby("partition")}
+            assert together.to_dict() == alone
+    assert set(burrow.evaluate(df, window=10)["status"]) >= {"REWIND", "STOP", "STALL", "WARN", "OK"}
