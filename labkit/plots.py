@@ -87,8 +87,8 @@ def plot_partitions(parts: pd.DataFrame, brokers: pd.DataFrame, title: str | Non
                   1.5 + len(topics) * (0.27 * rows_shown + 0.9))
     axes = fig.subplots(len(topics) or 1, ncols, squeeze=False)
     cmap = ListedColormap(ROLE_COLOURS)
-    role_of = {(t, p, b): role for t, p, b, role in
-               zip(data["topic"], data["partition"], data["broker"], data["role"])}
+    code_of = role_codes(data)
+    fig.cells = []  # (axes, topic, partitions, image, letters): what a live view updates in place
     for r, topic in enumerate(topics):
         tdata = data[data["topic"] == topic]
         nparts = sorted(tdata["partition"].unique())
@@ -98,13 +98,14 @@ def plot_partitions(parts: pd.DataFrame, brokers: pd.DataFrame, title: str | Non
             if not chunk:
                 ax.set_axis_off()
                 continue
-            codes = [[ROLES.index(role_of[(topic, p, b)]) for b in ids] for p in chunk]
-            ax.imshow(codes, cmap=cmap, vmin=-0.5, vmax=len(ROLES) - 0.5, aspect="auto")
+            codes = cell_codes(code_of, topic, chunk, ids)
+            image = ax.imshow(codes, cmap=cmap, vmin=-0.5, vmax=len(ROLES) - 0.5, aspect="auto")
+            letters = []
             if len(nparts) <= 40:  # letters in cells help colour-blind readers; too small beyond
-                for y, row in enumerate(codes):
-                    for x, code in enumerate(row):
-                        ax.text(x, y, ROLE_MARKS[code], ha="center", va="center", fontsize=8,
-                                color="white" if code in (1, 4) else "black")
+                letters = [[ax.text(x, y, "", ha="center", va="center", fontsize=8, in_layout=False)
+                            for x in range(len(ids))] for y in range(len(chunk))]
+                mark_cells(letters, codes)
+            fig.cells.append((ax, topic, chunk, image, letters))
             for x, b in enumerate(ids):
                 if b in dead:
                     ax.bar(x, len(chunk), bottom=-0.5, width=1.0, fill=False, hatch="///",
@@ -129,6 +130,24 @@ def plot_partitions(parts: pd.DataFrame, brokers: pd.DataFrame, title: str | Non
     fig.suptitle(title or "Partition replicas by broker")
     fig.data = data
     return fig
+
+
+def role_codes(data: pd.DataFrame) -> dict:
+    """(topic, partition, broker) -> index of its role in ROLES, from ``grid_data``."""
+    return {(t, p, b): ROLES.index(role) for t, p, b, role in
+            zip(data["topic"], data["partition"], data["broker"], data["role"])}
+
+
+def cell_codes(code_of: dict, topic: str, chunk, ids) -> np.ndarray:
+    return np.array([[code_of[(topic, p, b)] for b in ids] for p in chunk])
+
+
+def mark_cells(letters: list, codes: np.ndarray) -> None:
+    """Write each cell's role letter, white on the dark colours."""
+    for row, code_row in zip(letters, codes):
+        for text, code in zip(row, code_row):
+            text.set_text(ROLE_MARKS[code])
+            text.set_color("white" if code in (1, 4) else "black")
 
 
 # ---- the log: retained range and committed positions -------------------------------------
@@ -175,41 +194,69 @@ def plot_log(parts: pd.DataFrame, lag: pd.DataFrame, title: str | None = None) -
 
 
 # ---- lag over time, judged by Burrow's rules ----------------------------------------------
-def plot_lag(history: pd.DataFrame, window: int = burrow.DEFAULT_WINDOW, title: str | None = None) -> Figure:
-    """Lag per partition over time; each line coloured by its Burrow status (OK ... REWIND)."""
+def lag_frame(history: pd.DataFrame, window: int = burrow.DEFAULT_WINDOW):
+    """(data, status): the history with each partition's Burrow status and ``seconds`` since the
+    first sample, and ``burrow.evaluate``'s table. What ``plot_lag`` draws and carries."""
     status = burrow.evaluate(history, window) if len(history) else \
         pd.DataFrame(columns=["group", "topic", "partition", "status", "lag", "samples"])
     data = history.merge(status[["group", "topic", "partition", "status"]],
                          on=["group", "topic", "partition"], how="left") if len(history) else \
         history.assign(status=pd.Series(dtype=object))
-    groups = list(dict.fromkeys(data["group"])) or ["(no samples yet)"]
     if len(data):  # seconds since the first sample read better than clock times
         data["seconds"] = _seconds_since(data["time"])
+    return data, status
+
+
+def lag_title(group: str, status: pd.DataFrame) -> str:
+    return f"group {group}: {burrow.group_status(status[status['group'] == group]['status'])}"
+
+
+def lag_artists(ax, gdata: pd.DataFrame) -> list:
+    """Draw one group's lag lines on ``ax`` (one artist per status) and label the line ends.
+
+    Returns the artists, so that a live view can take them off again and draw new ones."""
+    artists = []
+    if gdata.empty:
+        return artists
+    g = gdata.sort_values(["topic", "partition", "seconds"], kind="stable")
+    x = g["seconds"].to_numpy(float)
+    y = g["lag"].astype("Float64").to_numpy(float, na_value=np.nan)
+    keys = g[["topic", "partition"]]
+    starts = np.flatnonzero(keys.ne(keys.shift()).any(axis=1).to_numpy())
+    xys = np.split(np.column_stack([x, y]), starts[1:])
+    statuses, parts = g["status"].to_numpy()[starts], g["partition"].to_numpy()[starts]
+    for st in STATUS_COLOURS:  # one artist per status: fast with 100s of partitions
+        segs = [xy for xy, s in zip(xys, statuses) if s == st]
+        if segs:
+            artists.append(ax.add_collection(LineCollection(
+                segs, colors=STATUS_COLOURS[st], linewidths=2, linestyles=STATUS_STYLES[st])))
+            if max(len(xy) for xy in segs) < 3:
+                pts = np.vstack(segs)
+                artists.append(ax.scatter(pts[:, 0], pts[:, 1], color=STATUS_COLOURS[st], s=25, zorder=3))
+    ends: dict = {}
+    for xy, part in zip(xys, parts):
+        ends.setdefault(tuple(np.nan_to_num(xy[-1])), []).append(str(part))
+    # line ends at the same height share one label; past a dozen labels, or on a big topic,
+    # they only pile up on each other (the grid names partitions there)
+    if len(ends) <= 12 and len(xys) <= 24:
+        for (ex, ey), names in ends.items():
+            label = "p" + ",".join(names) if len(names) <= 6 else f"{len(names)} partitions"
+            artists.append(ax.annotate(label, (ex, ey), textcoords="offset points", xytext=(4, 0),
+                                       fontsize=8, va="center"))
+    return artists
+
+
+def plot_lag(history: pd.DataFrame, window: int = burrow.DEFAULT_WINDOW, title: str | None = None) -> Figure:
+    """Lag per partition over time; each line coloured by its Burrow status (OK ... REWIND)."""
+    data, status = lag_frame(history, window)
+    groups = list(dict.fromkeys(data["group"])) or ["(no samples yet)"]
     fig = _figure(8, 1.2 + 2.8 * len(groups))
     axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
+    fig.lag_axes = {}  # group -> (axes, its data artists): what a live view redraws
     for ax, g in zip(axes, groups):
-        gdata = data[data["group"] == g]
-        ends, lines = {}, {st: [] for st in STATUS_COLOURS}
-        for (topic, part), rows in gdata.groupby(["topic", "partition"], sort=True):
-            xy = np.column_stack([rows["seconds"].to_numpy(float),
-                                  rows["lag"].astype("Float64").to_numpy(float, na_value=np.nan)])
-            lines[rows["status"].iloc[0]].append(xy)
-            ends.setdefault(tuple(np.nan_to_num(xy[-1])), []).append(str(part))
-        for st, segs in lines.items():  # one artist per status: fast with 100s of partitions
-            if segs:
-                ax.add_collection(LineCollection(segs, colors=STATUS_COLOURS[st], linewidths=2,
-                                                 linestyles=STATUS_STYLES[st]))
-                if max(len(xy) for xy in segs) < 3:
-                    pts = np.vstack(segs)
-                    ax.scatter(pts[:, 0], pts[:, 1], color=STATUS_COLOURS[st], s=25, zorder=3)
+        fig.lag_axes[g] = (ax, lag_artists(ax, data[data["group"] == g]))
         ax.autoscale_view()
-        if len(ends) <= 12:  # line ends at the same height share one label
-            for (x, y), parts in ends.items():
-                label = "p" + ",".join(parts) if len(parts) <= 6 else f"{len(parts)} partitions"
-                ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 0),
-                            fontsize=8, va="center")
-        worst = burrow.group_status(status[status["group"] == g]["status"])
-        ax.set_title(f"group {g}: {worst}", fontsize=11, loc="left")
+        ax.set_title(lag_title(g, status), fontsize=11, loc="left")
         ax.set_ylabel("lag (records)")
         ax.set_ylim(bottom=0)
         ax.margins(x=0.08)  # room for the partition labels at the line ends

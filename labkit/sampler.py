@@ -76,10 +76,12 @@ class LagSampler:
     def history(self) -> pd.DataFrame:
         """Every sample so far, one row per sample and partition (a copy: safe to keep)."""
         with self._lock:
+            if len(self._frames) > 1:  # one frame from now on: a long history stays quick to read
+                self._frames = [pd.concat(self._frames, ignore_index=True)]
             frames = list(self._frames)
         if not frames:
             return pd.DataFrame(columns=COLUMNS)
-        return pd.concat(frames, ignore_index=True)
+        return frames[0].copy()
 
     def stop(self, timeout: float = 15.0) -> pd.DataFrame:
         """Stop sampling, wait for the thread to end, and return the history."""
