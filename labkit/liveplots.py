@@ -113,6 +113,12 @@ def headroom(value: float) -> float:
     return next(m * k for m in (1, 2, 5, 10) if m * k >= need)
 
 
+def _top(column: pd.Series) -> float:
+    """The largest known value (lag is unknown while a partition's leader is down), else 0."""
+    values = column.astype("Float64").to_numpy(float, na_value=np.nan)
+    return float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+
+
 class LagView(_View):
     """``plots.plot_lag`` kept live: new lines each refresh, on axes that grow only by steps."""
 
@@ -124,8 +130,7 @@ class LagView(_View):
     def update(self, history: pd.DataFrame):
         data, status = plots.lag_frame(history, self.window)
         groups = list(dict.fromkeys(data["group"]))
-        x_max = float(data["seconds"].max()) if len(data) else 0.0
-        y_max = float(np.nan_to_num(data["lag"].astype("Float64").max())) if len(data) else 0.0
+        x_max, y_max = (_top(data[c]) for c in ("seconds", "lag")) if len(data) else (0.0, 0.0)
         fits = self.limits and x_max <= self.limits[0] / 1.1 and y_max <= self.limits[1]
         if self.fig is None or list(self.fig.lag_axes) != (groups or ["(no samples yet)"]) or not fits:
             self._adopt(plots.plot_lag(history, self.window, self.title))

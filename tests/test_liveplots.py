@@ -109,3 +109,14 @@ def test_lag_view_redraws_when_lag_outgrows_the_axes(history):
     view.png()
     assert view.limits[1] > top and view.full_draws == 2
     assert blit_matches_full_render(view) < 0.001
+
+
+def test_lag_view_survives_unknown_lag(history):
+    """While a partition's leader is down its lag is unknown (NA): the view still draws."""
+    blind = history.assign(lag=pd.array([pd.NA] * len(history), dtype="Int64"))
+    view = LagView()
+    assert view.update(blind).data["lag"].isna().all()
+    assert view.png()[:4] == b"\x89PNG"
+    later = blind.assign(time=blind["time"] + pd.Timedelta(seconds=1))
+    view.update(pd.concat([blind, history, later], ignore_index=True))
+    assert view.png()[:4] == b"\x89PNG"
