@@ -4,18 +4,13 @@
 ``apache/kafka`` image, the same lab settings and host ports as local mode). ``ComposeCluster``
 has the interface of ``brokers.LocalCluster``, so ``labkit up --backend compose`` (or
 ``LABKIT_BACKEND=compose``) gives notebooks, broker buttons and the chaos checker the same cluster
-object. ``up``/``down`` run ``docker compose``; broker control goes through the docker SDK:
-
-    kill -> container kill (SIGKILL)   stop -> container stop    start -> container start
-    pause -> container pause (freezer, like SIGSTOP)             resume -> container unpause
-
-``OPERATIONS`` and ``compose_command`` are that mapping as plain data, tested without an engine.
+object. ``up``/``down`` run ``docker compose``; broker control goes through the docker SDK, by
+the map in ``labkit.composefile`` (which also holds what labkit reads from docker-compose.yml).
 """
 from __future__ import annotations
 
 import json
-import os
-import re
+import shutil
 import subprocess
 import sys
 import time
@@ -23,91 +18,26 @@ from pathlib import Path
 
 from . import clients, config, procs, ready
 from .backend import check_node
+from .composefile import (PROJECT, QUORUM_STATE, STATES, compose_command, compose_file,
+                          container_call, leader_from_states, service)
 from .errors import LabError
 
-PROJECT = "kafka-lab"  # the compose project name; also `name:` in docker-compose.yml
-DATA_DIR = "/var/lib/kafka/data"  # KAFKA_LOG_DIRS in docker-compose.yml, a named volume
-QUORUM_STATE = f"{DATA_DIR}/__cluster_metadata-0/quorum-state"
 POLL = 0.25
-
-# Lab operation -> (docker SDK container method, its keyword arguments).
-OPERATIONS = {
-    "kill": ("kill", {"signal": "SIGKILL"}),
-    "stop": ("stop", {"timeout": int(config.TIMEOUTS.stop_broker)}),  # SIGTERM, then SIGKILL
-    "start": ("start", {}),
-    "pause": ("pause", {}),
-    "resume": ("unpause", {}),
-}
-
-# Docker's container states -> the states LocalCluster.status() reports.
-STATES = {"running": "running", "paused": "paused", "restarting": "running",
-          "created": "stopped", "exited": "stopped", "removing": "stopped", "dead": "stopped"}
 
 NO_ENGINE_HINT = ("start Docker Desktop (or `sudo systemctl start docker` on Linux) and try again; "
                   "or use the local backend, which needs no Docker (no `--backend compose`, "
                   "LABKIT_BACKEND unset).")
 
 
-def service(node: int) -> str:
-    """The compose service (and hostname) of broker ``node``: kafka-1, kafka-2, kafka-3."""
-    return f"kafka-{node}"
-
-
-def container_call(operation: str, node: int) -> tuple[str, str, dict]:
-    """(service, container method, kwargs) that carry out lab ``operation`` on broker ``node``."""
-    try:
-        method, kwargs = OPERATIONS[operation]
-    except KeyError:
-        raise LabError(f"No broker operation {operation!r}.",
-                       hint=f"use one of: {', '.join(OPERATIONS)}.") from None
-    return service(node), method, dict(kwargs)
-
-
-def env_name(setting: str) -> str:
-    """The apache/kafka image's environment variable for a broker setting (``a.b_c-d`` -> KAFKA_A_B__C___D)."""
-    return "KAFKA_" + setting.replace("_", "__").replace(".", "_").replace("-", "___").upper()
-
-
-# Variables the image passes to the JVM or its scripts, not to server.properties.
-IMAGE_NON_PROPERTIES = {"KAFKA_HEAP_OPTS", "KAFKA_OPTS", "KAFKA_JMX_OPTS", "KAFKA_LOG4J_OPTS",
-                        "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_VERSION"}
-
-
-def setting_name(variable: str) -> str:
-    """The inverse of ``env_name``: KAFKA_A_B__C___D -> ``a.b_c-d``, as the image reads it."""
-    body = re.sub(r"(?<=[^_])_(?=[^_])", ".", variable[len("KAFKA_"):])
-    return body.replace("___", "-").replace("__", "_").lower()
-
-
-def image_properties(environment: dict) -> dict[str, str]:
-    """The broker settings the apache/kafka image renders from a service's environment."""
-    return {setting_name(k): str(v) for k, v in environment.items()
-            if k.startswith("KAFKA_") and k not in IMAGE_NON_PROPERTIES}
-
-
-def compose_file() -> Path:
-    """The compose file: ``$LABKIT_COMPOSE_FILE``, else docker-compose.yml beside the labkit package."""
-    return Path(os.environ.get("LABKIT_COMPOSE_FILE", config.PACKAGE_DIR.parent / "docker-compose.yml"))
-
-
-def compose_command(action: str, file: Path, wipe: bool = False) -> list[str]:
-    """The ``docker compose`` command line for ``up`` (detached, waits for healthchecks) or ``down``."""
-    base = ["docker", "compose", "-f", str(file), "-p", PROJECT]
-    if action == "up":
-        return base + ["up", "-d", "--wait"]
-    if action == "down":  # the ui profile too, so an optional kafka-ui goes with the brokers
-        return base + ["--profile", "ui", "down", "--remove-orphans"] + (["-v"] if wipe else [])
-    raise LabError(f"No compose action {action!r}.", hint="use up or down.")
-
-
-def leader_from_states(states: list[dict]) -> int | None:
-    """The quorum leader among KRaft ``quorum-state`` documents: the highest epoch's leaderId."""
-    best = (-1, None)
-    for state in states:
-        epoch, leader = state.get("leaderEpoch", -1), state.get("leaderId", -1)
-        if leader is not None and leader >= 0 and epoch > best[0]:
-            best = (epoch, leader)
-    return best[1]
+def compose_cli_problem() -> str | None:
+    """None when `docker compose` runs here, else why not (tests say it when they skip)."""
+    if shutil.which("docker") is None:
+        return "the docker command is not installed"
+    res = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=30)
+    if res.returncode != 0:
+        said = (res.stderr or res.stdout).strip().splitlines()
+        return f"the docker compose plugin is not installed ({said[0] if said else 'no output'})"
+    return None
 
 
 class ComposeCluster:
