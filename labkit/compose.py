@@ -19,7 +19,7 @@ from pathlib import Path
 from . import clients, config, procs, ready
 from .backend import check_node
 from .composefile import (PROJECT, QUORUM_STATE, STATES, compose_command, compose_file,
-                          container_call, leader_from_states, service)
+                          container_call, service)
 from .errors import LabError
 
 POLL = 0.25
@@ -183,7 +183,7 @@ class ComposeCluster:
                     states.append(json.loads(output))
             except Exception:  # a node that just died or has no metadata yet
                 continue
-        leader = leader_from_states(states)
+        leader = ready.leader_from_states(states)
         return leader if leader in running else None
 
     def status(self) -> list[dict]:

@@ -85,13 +85,3 @@ def compose_command(action: str, file: Path, wipe: bool = False) -> list[str]:
     if action == "down":  # the ui profile too, so an optional kafka-ui goes with the brokers
         return base + ["--profile", "ui", "down", "--remove-orphans"] + (["-v"] if wipe else [])
     raise LabError(f"No compose action {action!r}.", hint="use up or down.")
-
-
-def leader_from_states(states: list[dict]) -> int | None:
-    """The quorum leader among KRaft ``quorum-state`` documents: the highest epoch's leaderId."""
-    best = (-1, None)
-    for state in states:
-        epoch, leader = state.get("leaderEpoch", -1), state.get("leaderId", -1)
-        if leader is not None and leader >= 0 and epoch > best[0]:
-            best = (epoch, leader)
-    return best[1]

@@ -93,16 +93,24 @@ def active_controller(cluster) -> int | None:
     Clients cannot ask this through the metadata API (KRaft reports a random broker there), so
     labkit reads what each controller persists on election: the highest epoch's leader wins.
     """
-    best = (-1, None)
+    states = []
     for node in config.NODES:
         if not cluster.pid(node):
             continue
         path = cluster.node_dir(node) / "data" / "__cluster_metadata-0" / "quorum-state"
         try:
-            state = json.loads(path.read_text())
+            states.append(json.loads(path.read_text()))
         except (OSError, ValueError):
             continue
+    leader = leader_from_states(states)
+    return leader if leader is not None and cluster.pid(leader) else None
+
+
+def leader_from_states(states: list[dict]) -> int | None:
+    """The quorum leader among KRaft ``quorum-state`` documents: the highest epoch's leaderId."""
+    best = (-1, None)
+    for state in states:
         epoch, leader = state.get("leaderEpoch", -1), state.get("leaderId", -1)
         if leader is not None and leader >= 0 and epoch > best[0]:
             best = (epoch, leader)
-    return best[1] if best[1] is not None and cluster.pid(best[1]) else None
+    return best[1]

@@ -151,7 +151,7 @@ class Dashboard:
         while not self._stop.is_set() and time.monotonic() < end:
             t0 = time.perf_counter()
             try:
-                figs = self.snapshot()
+                self.snapshot()
                 if self.grid_changed:  # the picture only changes when a replica's role does
                     self.grid_img.value = self.grid.png()
                 if self.lag is not None:
