@@ -86,7 +86,7 @@ class Lab:
         self.cluster.up(out=_Null())
 
     # ---- inspection and pictures (notebooks 02-06) -----------------------------------------
-    # Thin delegations: the work is in inspect.py, plots.py, burrow.py, sampler.py, widgets.py.
+    # Thin delegations: the work is in inspect.py, plots.py, lagplot.py, burrow.py, sampler.py, widgets.py.
     @property
     def inspector(self):
         """The object that asks the cluster for its state (one admin client, reused)."""
@@ -126,8 +126,8 @@ class Lab:
 
     def plot_lag(self, history, window: int = 10, title: str | None = None):
         """Lag over time, coloured by Burrow status; ``history`` is a sampler or its DataFrame."""
-        from . import plots
-        return plots.plot_lag(getattr(history, "history", history), window, title)
+        from . import lagplot
+        return lagplot.plot_lag(getattr(history, "history", history), window, title)
 
     def plot_assignment(self, group: str):
         """Which consumer of ``group`` owns which partition (notebook 05)."""

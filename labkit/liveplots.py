@@ -2,7 +2,7 @@
 
 Building a matplotlib figure and rendering it takes hundreds of milliseconds, mostly layout and
 tick labels, and those hardly change from one refresh to the next. A view builds its figure
-once with ``labkit.plots``, renders the unchanging part (axes, ticks, legend, titles) once, and
+once with ``labkit.plots`` or ``labkit.lagplot``, renders the unchanging part (axes, ticks, legend, titles) once, and
 on each refresh draws only the artists that carry data (grid cells, lag lines) over that saved
 background: matplotlib's blitting. When the unchanging part does change (a broker dies, a
 group's status changes, lag outgrows the y axis), the view redraws everything once.
@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from . import burrow, plots
+from . import burrow, lagplot, plots
 
 DPI = 80  # notebook size, and a quarter fewer pixels to draw than matplotlib's 100
 
@@ -120,7 +120,7 @@ def _top(column: pd.Series) -> float:
 
 
 class LagView(_View):
-    """``plots.plot_lag`` kept live: new lines each refresh, on axes that grow only by steps."""
+    """``lagplot.plot_lag`` kept live: new lines each refresh, on axes that grow only by steps."""
 
     def __init__(self, window: int = burrow.DEFAULT_WINDOW, title: str | None = None):
         super().__init__()
@@ -128,12 +128,12 @@ class LagView(_View):
         self.limits: tuple = ()
 
     def update(self, history: pd.DataFrame):
-        data, status = plots.lag_frame(history, self.window)
+        data, status = lagplot.lag_frame(history, self.window)
         groups = list(dict.fromkeys(data["group"]))
         x_max, y_max = (_top(data[c]) for c in ("seconds", "lag")) if len(data) else (0.0, 0.0)
         fits = self.limits and x_max <= self.limits[0] / 1.1 and y_max <= self.limits[1]
         if self.fig is None or list(self.fig.lag_axes) != (groups or ["(no samples yet)"]) or not fits:
-            self._adopt(plots.plot_lag(history, self.window, self.title))
+            self._adopt(lagplot.plot_lag(history, self.window, self.title))
             self.limits = (headroom(x_max), headroom(y_max))
             for ax, _artists in self.fig.lag_axes.values():
                 ax.set_xlim(-0.02 * self.limits[0], self.limits[0])
@@ -143,8 +143,8 @@ class LagView(_View):
         for g, (ax, artists) in self.fig.lag_axes.items():
             for artist in artists:
                 artist.remove()
-            self.fig.lag_axes[g] = (ax, plots.lag_artists(ax, data[data["group"] == g]))
-            title = plots.lag_title(g, status)
+            self.fig.lag_axes[g] = (ax, lagplot.lag_artists(ax, data[data["group"] == g]))
+            title = lagplot.lag_title(g, status)
             if ax.get_title(loc="left") != title:  # a status changed: the background too
                 ax.set_title(title, fontsize=11, loc="left")
                 self._background = None

@@ -76,8 +76,8 @@ def test_evaluate_and_group_status_take_the_worst():
 
 @pytest.mark.parametrize("rule", burrow.STATUSES)
 def test_every_status_has_a_colour_and_a_line_style(rule):
-    from labkit import plots
-    assert rule in plots.STATUS_COLOURS and rule in plots.STATUS_STYLES
+    from labkit import lagplot
+    assert rule in lagplot.STATUS_COLOURS and rule in lagplot.STATUS_STYLES
 
 
 def test_evaluate_judges_all_partitions_at_once_as_each_alone():

@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import TopicPartition
 from PIL import Image
 
-from labkit import burrow, plots
+from labkit import burrow, lagplot, plots
 from labkit.liveplots import GridView, LagView, headroom
 
 TOPIC = "liveplots-demo"
@@ -87,7 +87,7 @@ def test_lag_view_draws_what_plot_lag_draws(history, out_dir):
         fig = view.update(history[history["time"].isin(times[:n])])
         view.png()
     (out_dir / "live-lag.png").write_bytes(view.png())
-    reference = plots.plot_lag(history)
+    reference = lagplot.plot_lag(history)
     assert fig.status.equals(reference.status) and fig.data.equals(reference.data)
     assert fig.status.equals(burrow.evaluate(history))
     assert view.full_draws < len(times)  # most refreshes drew only the lines
