@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
 
 from . import clients, config, faults
 from .errors import LabError
@@ -116,9 +116,7 @@ def read_back(bootstrap: str, topic: str, timeout: float = 120.0) -> list[tuple[
     cons = clients.consumer(bootstrap, f"labkit-checker-{uuid.uuid4().hex[:8]}",
                             {"enable.auto.commit": False, "auto.offset.reset": "earliest"})
     try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        high = {tp.partition: cons.get_watermark_offsets(tp, timeout=config.TIMEOUTS.request)[1]
-                for tp in parts}
+        high = _high_watermarks(cons, topic, timeout)
         cons.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in high])
         got: list[tuple[int, int, int]] = []
         pos = {p: 0 for p in high}
@@ -135,6 +133,22 @@ def read_back(bootstrap: str, topic: str, timeout: float = 120.0) -> list[tuple[
         return got
     finally:
         cons.close()
+
+
+def _high_watermarks(cons, topic: str, timeout: float) -> dict[int, int]:
+    """Each partition's high watermark, asked again while the healed cluster settles: as a
+    resumed or restarted broker rejoins, librdkafka may replace its connection to it and fail
+    the request in flight (_DESTROY_BROKER, _TRANSPORT)."""
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            return {p: cons.get_watermark_offsets(TopicPartition(topic, p), timeout=config.TIMEOUTS.request)[1]
+                    for p in range(PARTITIONS)}
+        except KafkaException as exc:
+            if time.monotonic() > end:
+                raise LabError(f"No high watermarks for {topic!r} within {timeout:.0f} s: {exc.args[0].str()}",
+                               hint="is every broker running? `labkit status`; `labkit up` heals.") from None
+            time.sleep(0.5)
 
 
 def run_trial(lab, fault: str = "kill", records: int = 2000, unsafe: bool = False,
