@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .errors import LabError
+
 STATUSES = ("OK", "WARN", "STOP", "STALL", "REWIND")  # Burrow's order, mildest first
 KEYS = ["group", "topic", "partition"]
 DEFAULT_WINDOW = 10
@@ -67,8 +69,16 @@ def commit_times(rows: pd.DataFrame) -> np.ndarray:
     return _arrays(rows)[1]
 
 
+def _check_window(window) -> int:
+    if not isinstance(window, (int, np.integer)) or window < 1:
+        raise LabError(f"window={window!r} is not a number of samples.",
+                       hint="judge over at least 1 sample; Burrow's default is window=10.")
+    return int(window)
+
+
 def _windows(values, starts, ends, window: int):
     """Each partition's last ``window`` values as one row, oldest first, NaN-padded on the left."""
+    window = min(window, int((ends - starts).max()))  # no wider than the longest history
     idx = ends[:, None] - window + np.arange(window)[None, :]
     valid = idx >= starts[:, None]
     return np.where(valid, values[np.maximum(idx, 0)], np.nan), valid
@@ -94,7 +104,7 @@ def judge_many(t_last, ctime, offsets, lag, valid, now=None) -> np.ndarray:
 
 def judge(t, ctime, offsets, lag, window: int = DEFAULT_WINDOW, now=None) -> str:
     """Burrow's rules on arrays of one partition's samples, oldest first."""
-    if len(t) < 2 or min(window, len(t)) < 2:
+    if len(t) < 2 or min(_check_window(window), len(t)) < 2:
         return "OK"
     starts, ends = np.array([0]), np.array([len(t)])
     (ct, valid), (off, _), (lg, _) = (_windows(np.asarray(a, float), starts, ends, window)
@@ -115,6 +125,7 @@ def partition_status(rows: pd.DataFrame, window: int = DEFAULT_WINDOW, now=None)
 def evaluate(history: pd.DataFrame, window: int = DEFAULT_WINDOW, now=None) -> pd.DataFrame:
     """One row per (group, topic, partition) with its Burrow status and its latest lag."""
     keys = [k for k in KEYS if k in history]
+    window = _check_window(window)
     if history.empty:
         return pd.DataFrame(columns=keys + ["status", "lag", "samples"])
     h = history.sort_values(keys + ["time"], kind="stable").reset_index(drop=True)
@@ -128,7 +139,7 @@ def evaluate(history: pd.DataFrame, window: int = DEFAULT_WINDOW, now=None) -> p
         ctime = _commit_times(t, committed, h["member"].fillna("").astype(str).ne("").to_numpy(), starts)
     else:
         ctime = t
-    (ct, valid), (off, _), (lg, _) = (_windows(a, starts, ends, max(window, 1))
+    (ct, valid), (off, _), (lg, _) = (_windows(a, starts, ends, window)
                                       for a in (ctime, committed, lag))
     if window < 2:  # one sample is too few to judge
         valid = valid & False

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 
 import numpy as np
 import pandas as pd
@@ -35,9 +36,13 @@ def encode(canvas) -> bytes:
 
 
 class _View:
-    """A figure whose data artists are redrawn over a saved background."""
+    """A figure whose data artists are redrawn over a saved background.
+
+    ``lock`` guards the figure: a dashboard's refresh thread and a learner's cell may both use it.
+    """
 
     def __init__(self):
+        self.lock = threading.RLock()
         self.fig = None
         self.full_draws = 0  # how often the whole figure was rendered (tests and benchmarks read it)
         self._background = None
@@ -62,19 +67,20 @@ class _View:
             self._renderer = self.fig.canvas.get_renderer()
             self.full_draws += 1
         finally:
-            for artist in dynamic:
+            for artist in dynamic:  # _dynamic() lists only visible artists
                 artist.set_visible(True)
 
     def png(self) -> bytes:
         """The current picture as PNG bytes: the saved background plus the data drawn on it."""
-        canvas = self.fig.canvas
-        # someone else rendered the figure (a notebook showed it at another dpi): start over
-        if self._background is None or canvas.get_renderer() is not self._renderer:
-            self._capture()
-        canvas.restore_region(self._background)
-        for artist in sorted(self._dynamic(), key=lambda a: a.get_zorder()):
-            self.fig.draw_artist(artist)
-        return encode(canvas)
+        with self.lock:
+            canvas = self.fig.canvas
+            # someone else rendered the figure (a notebook showed it at another dpi): start over
+            if self._background is None or canvas.get_renderer() is not self._renderer:
+                self._capture()
+            canvas.restore_region(self._background)
+            for artist in sorted(self._dynamic(), key=lambda a: a.get_zorder()):
+                self.fig.draw_artist(artist)
+            return encode(canvas)
 
 
 class GridView(_View):
@@ -85,6 +91,10 @@ class GridView(_View):
         self.title, self.key = title, None
 
     def update(self, parts: pd.DataFrame, brokers: pd.DataFrame):
+        with self.lock:
+            return self._update(parts, brokers)
+
+    def _update(self, parts: pd.DataFrame, brokers: pd.DataFrame):
         key = (tuple(zip(parts["topic"], parts["partition"])), tuple(brokers["id"]),
                tuple(bool(a) for a in brokers["alive"]))
         if key != self.key:  # other partitions or brokers, or one died: a new figure
@@ -102,8 +112,10 @@ class GridView(_View):
 
     def _dynamic(self) -> list:
         # the cells, and what lies on top of them: separators, dead-broker hatching, letters, frame
-        return [a for ax in self.fig.axes
-                for a in (*ax.images, *ax.collections, *ax.patches, *ax.texts, *ax.spines.values())]
+        # (not the frame of an empty cell of the layout: plot_partitions turned those off)
+        return [a for ax in self.fig.axes if ax.axison
+                for a in (*ax.images, *ax.collections, *ax.patches, *ax.texts, *ax.spines.values())
+                if a.get_visible()]
 
 
 def headroom(value: float) -> float:
@@ -128,6 +140,10 @@ class LagView(_View):
         self.limits: tuple = ()
 
     def update(self, history: pd.DataFrame):
+        with self.lock:
+            return self._update(history)
+
+    def _update(self, history: pd.DataFrame):
         data, status = lagplot.lag_frame(history, self.window)
         groups = list(dict.fromkeys(data["group"]))
         x_max, y_max = (_top(data[c]) for c in ("seconds", "lag")) if len(data) else (0.0, 0.0)
@@ -158,4 +174,4 @@ class LagView(_View):
                 artist.set_in_layout(False)  # line-end labels must not move the axes around
 
     def _dynamic(self) -> list:
-        return [a for _ax, artists in self.fig.lag_axes.values() for a in artists]
+        return [a for _ax, artists in self.fig.lag_axes.values() for a in artists if a.get_visible()]

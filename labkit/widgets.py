@@ -57,7 +57,7 @@ class Dashboard:
         self.grid = GridView(title=f"{topic}: replicas by broker")
         self.lag = LagView(title=f"{group}: lag over time") if group else None
         self.figures: dict = {}
-        self.grid_changed = False
+        self.shown_grid = None  # the grid data the widget shows now
         self.refreshes = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,12 +72,13 @@ class Dashboard:
 
     # ---- drawing --------------------------------------------------------------------------
     def snapshot(self) -> dict:
-        """Ask the cluster once and draw the grid (and the lag plot with a group)."""
+        """Ask the cluster once and draw the grid (and the lag plot with a group).
+
+        The figures are live: the next refresh redraws them in place (``labkit.liveplots``).
+        """
         ins = self.lab.inspector
         brokers, parts = ins.brokers(), ins.partitions(self.topic)
-        before = self.grid.fig.data if self.grid.fig is not None else None
         figs = {"grid": self.grid.update(parts, brokers)}
-        self.grid_changed = before is None or not before.equals(figs["grid"].data)
         if self.sampler:
             self.sampler.sample()
             figs["lag"] = self.lag.update(self.sampler.history)
@@ -87,6 +88,8 @@ class Dashboard:
 
     def show(self) -> "Dashboard":
         """Static: display one snapshot. Live: display the widgets and start refreshing."""
+        if self.running:  # one refresh thread per dashboard
+            return self
         if self.mode == "static":
             figs = self.snapshot()
             try:
@@ -151,9 +154,12 @@ class Dashboard:
         while not self._stop.is_set() and time.monotonic() < end:
             t0 = time.perf_counter()
             try:
-                self.snapshot()
-                if self.grid_changed:  # the picture only changes when a replica's role does
+                grid = self.snapshot()["grid"].data
+                # the picture only changes when a replica's role does; compared with what the
+                # widget shows, so a refresh that failed halfway is caught up by the next one
+                if self.shown_grid is None or not self.shown_grid.equals(grid):
                     self.grid_img.value = self.grid.png()
+                    self.shown_grid = grid
                 if self.lag is not None:
                     self.lag_img.value = self.lag.png()
                 for row in self.brokers.itertuples():

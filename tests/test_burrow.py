@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from labkit import burrow
+from labkit import LabError, burrow
 
 
 def history(committed, lag, member="c1", times=None, partition=0, group="g"):
@@ -96,3 +96,12 @@ def test_evaluate_judges_all_partitions_at_once_as_each_alone():
             alone = {p: status(rows, window=window, now=now) for p, rows in df.groupby("partition")}
             assert together.to_dict() == alone
     assert set(burrow.evaluate(df, window=10)["status"]) >= {"REWIND", "STOP", "STALL", "WARN", "OK"}
+
+
+def test_a_window_must_hold_at_least_one_sample():
+    df = history([10, 20, 5, 15], [30, 20, 40, 35])
+    for window in (0, -3, 2.5):
+        with pytest.raises(LabError, match="window"):
+            burrow.evaluate(df, window=window)
+        with pytest.raises(LabError, match="window"):
+            status(df, window=window)

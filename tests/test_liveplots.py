@@ -1,6 +1,7 @@
 """Live views: what they draw in place matches a full drawing of the same state, pixel for pixel
 (almost), and they redraw everything only when the unchanging part of the picture changes."""
 import io
+import threading
 import time
 
 import numpy as np
@@ -55,8 +56,46 @@ def test_grid_view_updates_roles_in_place(lab, topic, out_dir):
     # a dead broker changes the axes' labels and hatching: a new figure, drawn in full
     dead = brokers.assign(alive=[b != 3 for b in brokers["id"]])
     assert view.update(moved, dead) is not fig
-    view.png()
+    assert blit_matches_full_render(view) < 0.001
     assert not view.fig.data[view.fig.data["broker"] == 3]["broker_alive"].any()
+
+
+def test_grid_view_of_two_topics_leaves_empty_cells_empty(lab, topic):
+    """A 6-partition topic beside a 25-partition one: the grid wraps the long one into two
+    columns, leaving an empty cell beside the short one, which must stay blank in place too."""
+    parts, brokers = lab.partitions(topic), lab.brokers()
+    long = pd.concat([parts] * 5, ignore_index=True).head(25)
+    long = long.assign(topic="liveplots-long", partition=range(25))
+    both = pd.concat([parts, long], ignore_index=True)
+    view = GridView()
+    fig = view.update(both, brokers)
+    assert sum(not ax.axison for ax in fig.axes) == 1
+    assert blit_matches_full_render(view) < 0.001
+    view.update(both.assign(leader=both["replicas"].str[-1]), brokers)
+    assert blit_matches_full_render(view) < 0.001 and view.full_draws == 1
+
+
+def test_views_can_be_shared_between_threads(lab, topic, history):
+    """The dashboard's thread and a learner's cell may redraw the same view at once."""
+    grid, lag = GridView(), LagView()
+    parts, brokers = lab.partitions(topic), lab.brokers()
+    errors = []
+
+    def redraw(rounds):
+        try:
+            for i in range(rounds):
+                grid.update(parts if i % 2 else parts.assign(leader=parts["replicas"].str[-1]), brokers)
+                grid.png()
+                lag.update(history.head(6 * (i % 5 + 1)))
+                lag.png()
+        except Exception as exc:  # reported below, with the thread's exception
+            errors.append(repr(exc))
+    threads = [threading.Thread(target=redraw, args=(15,)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors and not any(t.is_alive() for t in threads)
 
 
 @pytest.fixture(scope="module")

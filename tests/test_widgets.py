@@ -91,6 +91,29 @@ def test_live_mode_refreshes_and_buttons_work(healthy_lab, topic):
     wait_for(lambda: not labkit_threads(), 15, "labkit threads to end")
 
 
+def test_a_refresh_that_fails_halfway_is_caught_up(lab, topic):
+    """The grid is updated before the lag is asked for; if that fails, the next refresh must
+    still push the new grid to the widget."""
+    d = Dashboard(lab, topic, group=GROUP, every=0.5, mode="live")
+    d._build()  # the widgets, without displaying them
+    calls, sample = [], d.sampler.sample
+
+    def failing_once():
+        calls.append(1)
+        if len(calls) == 1:
+            raise LabError("the lag request failed", hint="a broker restarting")
+        return sample()
+    d.sampler.sample = failing_once
+    d._thread = threading.Thread(target=d._run, name="labkit-dashboard-test", daemon=True)
+    d._thread.start()
+    try:
+        wait_for(lambda: d.grid_img.value and d.lag_img.value, 60, "both pictures after a failed refresh")
+    finally:
+        d.stop()
+    assert len(calls) >= 2 and d.shown_grid.equals(d.grid.fig.data)
+    assert d.grid_img.value[:4] == b"\x89PNG"
+
+
 def test_sampler_leaves_no_thread(lab, topic):
     s = lab.sample_lag(GROUP, every=0.2)
     wait_for(lambda: s.samples >= 2, 30, "two samples")
