@@ -73,8 +73,8 @@ def _write(args, tables: dict, elapsed: float) -> None:
         lines.append(
             f"| {mode} | {len(df)} | {int(df['acked'].sum())} | {int(df['lost'].sum())} | "
             f"{int(df['duplicates'].sum())} | {int(df['reordered'].sum())} | "
-            f"{int(df['unacked_present'].sum())} | {statistics.median(tta) if tta else '-'} | "
-            f"{max(tta) if tta else '-'} | {statistics.median(df['wall_s'])} |")
+            f"{int(df['unacked_present'].sum())} | {round(statistics.median(tta), 2) if tta else '-'} | "
+            f"{max(tta) if tta else '-'} | {round(statistics.median(df['wall_s']), 1)} |")
     lines += ["", "Per-trial lines (`" + failover.summary(_concat(tables)) + "` in all):", "", "```",
               failover.table_header()]
     for mode, df in tables.items():
