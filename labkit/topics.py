@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import time
 
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import NewTopic
+from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import NewTopic, OffsetSpec
 
 from . import clients, config
 from .errors import LabError
@@ -60,14 +60,32 @@ def fresh_topic(admin, name: str, partitions: int = 3, replication_factor: int =
 
 
 def wait_leaders(admin, name: str, partitions: int, timeout: float) -> None:
-    """Wait until ``name`` has ``partitions`` partitions, each with a leader."""
+    """Wait until ``name`` has ``partitions`` partitions and each leader answers for its partition.
+
+    The metadata comes from one broker; the leader itself may not have taken up the partition
+    yet (a consumer asking it then hears NOT_LEADER_FOR_PARTITION). Asking every leader for its
+    end offset is the real condition: producers and consumers work once it holds.
+    """
     end = time.monotonic() + timeout
     while True:
         topic = admin.list_topics(name, timeout=config.TIMEOUTS.request).topics.get(name)
-        if topic is not None and topic.error is None and len(topic.partitions) == partitions \
-                and all(p.leader >= 0 for p in topic.partitions.values()):
+        led = topic is not None and topic.error is None and len(topic.partitions) == partitions \
+            and all(p.leader >= 0 for p in topic.partitions.values())
+        if led and _leaders_answer(admin, name, partitions):
             return
         if time.monotonic() > end:
             raise LabError(f"Topic {name!r} had no leader for every partition after {timeout:.0f} s.",
                            hint="are enough brokers running? `labkit status` tells.")
         time.sleep(POLL)
+
+
+def _leaders_answer(admin, name: str, partitions: int) -> bool:
+    """True when every partition's leader tells its end offset (list_offsets goes to the leader)."""
+    asked = admin.list_offsets({TopicPartition(name, p): OffsetSpec.latest() for p in range(partitions)},
+                               request_timeout=2)  # short: the caller asks again until its deadline
+    try:
+        for future in asked.values():
+            future.result(timeout=4)
+    except Exception:  # NOT_LEADER_FOR_PARTITION, UNKNOWN_TOPIC_OR_PART, a timeout: not yet
+        return False
+    return True
