@@ -42,8 +42,9 @@ def _floats(values) -> np.ndarray:
     return pd.Series(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _arrays(rows: pd.DataFrame):
-    """(time, commit time, committed, lag) of one partition's samples as float arrays."""
+def _arrays(rows: pd.DataFrame, starts=(0,)):
+    """(time, commit time, committed, lag) as float arrays, of samples sorted by partition then
+    time; ``starts``: each partition's first row (one partition: row 0)."""
     t = _seconds(rows["time"])
     committed, lag = _floats(rows["committed"]), _floats(rows["lag"])
     if "commit_time" in rows:
@@ -51,7 +52,7 @@ def _arrays(rows: pd.DataFrame):
     if "member" not in rows:
         return t, t, committed, lag
     owned = rows["member"].fillna("").astype(str).ne("").to_numpy()
-    return t, _commit_times(t, committed, owned), committed, lag
+    return t, _commit_times(t, committed, owned, starts), committed, lag
 
 
 def _commit_times(t, committed, owned, starts=(0,)) -> np.ndarray:
@@ -130,15 +131,9 @@ def evaluate(history: pd.DataFrame, window: int = DEFAULT_WINDOW, now=None) -> p
         return pd.DataFrame(columns=keys + ["status", "lag", "samples"])
     h = history.sort_values(keys + ["time"], kind="stable").reset_index(drop=True)
     # whole columns at once, every partition judged together: fast with hundreds of partitions
-    t, committed, lag = _seconds(h["time"]), _floats(h["committed"]), _floats(h["lag"])
     starts = np.flatnonzero(h[keys].ne(h[keys].shift()).any(axis=1).to_numpy())
     ends = np.r_[starts[1:], len(h)]
-    if "commit_time" in h:
-        ctime = _seconds(h["commit_time"])
-    elif "member" in h:
-        ctime = _commit_times(t, committed, h["member"].fillna("").astype(str).ne("").to_numpy(), starts)
-    else:
-        ctime = t
+    t, ctime, committed, lag = _arrays(h, starts)
     (ct, valid), (off, _), (lg, _) = (_windows(a, starts, ends, window)
                                       for a in (ctime, committed, lag))
     if window < 2:  # one sample is too few to judge

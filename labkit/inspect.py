@@ -69,7 +69,7 @@ class Inspector:
             self._admin = None
 
     # ---- raw answers ----------------------------------------------------------------------
-    def metadata(self, topic: str | None = None):
+    def metadata(self):
         """Cluster metadata (brokers, topics, leaders, ISR); a LabError if nobody answers."""
         clients.require_cluster(self.cluster.bootstrap_servers)
         try:
@@ -140,12 +140,12 @@ class Inspector:
 
     @_recycled_on_failure
     def partitions_many(self, topics: list[str]) -> pd.DataFrame:
-        md = self.metadata(topics[0] if len(topics) == 1 else None)
+        md = self.metadata()
         end = time.monotonic() + 3  # a topic created a moment ago may not have reached every broker
         while time.monotonic() < end and not all(
                 t in md.topics and md.topics[t].error is None for t in topics):
             time.sleep(0.2)
-            md = self.metadata(topics[0] if len(topics) == 1 else None)
+            md = self.metadata()
         alive = set(self.brokers_alive(md))
         parts = []
         for name in topics:

@@ -1,5 +1,8 @@
 """Fixtures: the suite's one live cluster, and a guarantee each test leaves it healthy."""
+import time
+
 import pytest
+from confluent_kafka import KafkaException
 
 import labkit as lk
 
@@ -38,3 +41,22 @@ def out_dir():
     path = pathlib.Path(__file__).parent / "output"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def commit_offsets(lab):
+    """Commit ``offsets`` (TopicPartitions) for ``group`` as a consumer that then leaves."""
+    def commit(group: str, offsets: list) -> None:
+        c = lab.consumer(group, enable_auto_commit=False)
+        end = time.monotonic() + 60
+        while True:  # a cluster that just started may still be electing group coordinators
+            try:
+                c.commit(offsets=offsets, asynchronous=False)
+                break
+            except KafkaException as exc:
+                if not exc.args[0].retriable() and "COORDINATOR" not in exc.args[0].name() \
+                        or time.monotonic() > end:
+                    raise
+                time.sleep(0.5)
+        c.close()
+    return commit

@@ -99,18 +99,9 @@ def test_views_can_be_shared_between_threads(lab, topic, history):
 
 
 @pytest.fixture(scope="module")
-def history(lab, topic):
+def history(lab, topic, commit_offsets):
     """A real lag history: a group that committed part of each partition, sampled a few times."""
-    c = lab.consumer(GROUP, enable_auto_commit=False)
-    end = time.monotonic() + 60
-    while True:  # group coordinators may still be loading on a fresh cluster
-        try:
-            c.commit(offsets=[TopicPartition(topic, p, p) for p in range(6)], asynchronous=False)
-            break
-        except Exception:
-            assert time.monotonic() < end, "could not commit offsets within 60 s"
-            time.sleep(0.5)
-    c.close()
+    commit_offsets(GROUP, [TopicPartition(topic, p, p) for p in range(6)])
     with lab.sample_lag(GROUP, every=0.2) as s:
         end = time.monotonic() + 20
         while s.samples < 8 and time.monotonic() < end:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import TopicPartition
 
 from labkit import LabError, procs
 from labkit.widgets import Dashboard, live_frontend
@@ -19,20 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def topic(lab, filled_topic):
+def topic(lab, filled_topic, commit_offsets):
     filled_topic(TOPIC, partitions=3, records=30)
-    c = lab.consumer(GROUP, auto_offset_reset="earliest")
-    end = time.monotonic() + 60
-    while True:  # a cluster that just started may still be electing group coordinators
-        try:
-            c.commit(offsets=[TopicPartition(TOPIC, 0, 4)], asynchronous=False)
-            break
-        except KafkaException as exc:
-            if not exc.args[0].retriable() and "COORDINATOR" not in exc.args[0].name() \
-                    or time.monotonic() > end:
-                raise
-            time.sleep(0.5)
-    c.close()
+    commit_offsets(GROUP, [TopicPartition(TOPIC, 0, 4)])
     return TOPIC
 
 
