@@ -21,7 +21,7 @@ def pytest_configure(config):
 
 
 def pytest_sessionstart(session):
-    from labkit.brokers import LocalCluster
+    from labkit.cluster.local import LocalCluster
 
     # A cluster that was already running belongs to someone (a developer iterating, a learner
     # who pointed LABKIT_STATE_DIR at their lab): the suite uses it and leaves it as it was.
@@ -31,7 +31,7 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    from labkit.brokers import LocalCluster
+    from labkit.cluster.local import LocalCluster
 
     cluster = LocalCluster()
     if cluster.state_dir.exists() and not getattr(session.config, "_labkit_was_running", False):

@@ -5,7 +5,7 @@ three consumer groups (issue 3's target: at most 250 ms on the lab cluster).
 
 Prints the median and 90th percentile of asking the cluster (brokers, partitions with
 watermarks, lag of three groups: what a refresh fetches), and of drawing the grid and the lag
-plot to PNG the way the live dashboard does (``labkit.liveplots``: figures kept and redrawn in
+plot to PNG the way the live dashboard does (``labkit.observe.liveplots``: figures kept and redrawn in
 place), one refresh every ``--every`` seconds, so the lag axes grow as they do in a notebook.
 The first refresh, which builds both figures, is reported on its own. Writes nothing into the
 repository.
@@ -24,7 +24,7 @@ from confluent_kafka import TopicPartition
 
 import labkit as lk
 from labkit import clients, topics
-from labkit.liveplots import GridView, LagView
+from labkit.observe.liveplots import GridView, LagView
 
 TOPIC, PARTITIONS = "bench-refresh", 100
 GROUPS = ["bench-a", "bench-b", "bench-c"]

@@ -27,7 +27,8 @@ os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ[
 sys.path.insert(0, str(ROOT))
 
 import labkit as lk  # noqa: E402
-from labkit import config, procs  # noqa: E402
+from labkit import config
+from labkit.cluster import procs  # noqa: E402
 
 TARGETS = {"cold_start_s": ("<=", 15), "cluster_rss_mib": ("<=", 1536), "failover_first_ack_s": ("<=", 6),
            "producer_ratio": (">=", 0.6), "consumer_ratio": (">=", 0.6), "nbval_suite_s": ("<=", 300),

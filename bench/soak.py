@@ -22,7 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import labkit as lk  # noqa: E402
-from labkit import config, failover, faults  # noqa: E402
+from labkit import config
+from labkit.chaos import faults
+from labkit import chaos as failover  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "soak-results.md"
 

@@ -4,11 +4,37 @@
     lab = lk.start()          # the cluster, started if needed
     p = lab.producer()        # a real confluent_kafka.Producer
 
-See README.md for the whole API and notebooks/ for the lessons.
+The package's tree is its architecture:
+
+- ``cluster/``: where the brokers run (local JVMs or docker compose), fetching Kafka, readiness;
+- ``observe/``: asking the cluster for its state, Burrow's lag rules, pictures, the dashboard;
+- ``chaos/``: faults, the failover workload and its checker;
+- ``lessons/``: the notebooks' exercise checks;
+- ``lab.py`` (the handle), ``clients.py``, ``topics.py``, ``wait.py``, ``cli.py``, ``config.py``,
+  ``errors.py`` on top.
+
+Notebooks use one import and reach the rest as ``lk.exercises``, ``lk.failover``, ``lk.burrow``
+and ``lk.topics``. See README.md and docs/ for the whole API and notebooks/ for the lessons.
 """
+from importlib import import_module
+
 from .config import KAFKA_VERSION
 from .errors import LabError
 from .lab import Lab, start, stop
 
 __version__ = "0.1.0"
-__all__ = ["KAFKA_VERSION", "Lab", "LabError", "start", "stop", "__version__"]
+
+# Loaded on first use: the CLI and Kafka's tool shims import labkit too, and need no pandas.
+_LAZY = {"exercises": ".lessons.checks", "failover": ".chaos", "burrow": ".observe.burrow",
+         "topics": ".topics", "wait": ".wait"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = import_module(_LAZY[name], __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+
+
+__all__ = ["KAFKA_VERSION", "Lab", "LabError", "start", "stop", "__version__", *_LAZY]

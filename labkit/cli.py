@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import config, fetch
-from .backend import get_cluster
+from . import config
+from .cluster import fetch
+from .cluster import get_cluster
 from .errors import LabError
 
 
@@ -34,8 +35,8 @@ def _status(cluster) -> int:
 
 
 def _chaos(cluster, args) -> int:
-    """Failover trials as a table, ending with the one summary line (labkit.failover)."""
-    from . import failover
+    """Failover trials as a table, ending with the one summary line (labkit.chaos)."""
+    from .chaos import workload as failover
     from .lab import Lab
 
     print(failover.table_header(), flush=True)

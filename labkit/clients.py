@@ -14,7 +14,8 @@ import logging
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-from . import config, procs
+from . import config
+from .cluster import procs
 from .errors import ClusterDown, LabError, no_cluster
 
 # librdkafka logs every refused connection; during a failover demo that is noise, not news.

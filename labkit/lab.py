@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from . import clients, config, topics
-from .backend import get_cluster
+from .cluster import get_cluster
 
 
 class Lab:
@@ -91,7 +91,7 @@ class Lab:
     def inspector(self):
         """The object that asks the cluster for its state (one admin client, reused)."""
         if getattr(self, "_inspector", None) is None:
-            from .inspect import Inspector
+            from .observe.inspector import Inspector
             self._inspector = Inspector(self.cluster)
         return self._inspector
 
@@ -113,35 +113,35 @@ class Lab:
 
     def plot_partitions(self, topics, title: str | None = None):
         """The brokers x partitions grid of one topic or a list of topics (notebooks 02 and 06)."""
-        from . import plots
+        from .observe import plots
         topics = [topics] if isinstance(topics, str) else list(topics)
         return plots.plot_partitions(self.inspector.partitions_many(topics), self.brokers(), title)
 
     def plot_log(self, topic: str, groups=(), title: str | None = None):
         """Each partition's retained range with the committed offsets of ``groups`` (notebook 04)."""
-        from . import plots
+        from .observe import plots
         groups = [groups] if isinstance(groups, str) else list(groups)
         lag = self.inspector.lag_many(groups)
         return plots.plot_log(self.partitions(topic), lag[lag["topic"] == topic], title)
 
     def plot_lag(self, history, window: int = 10, title: str | None = None):
         """Lag over time, coloured by Burrow status; ``history`` is a sampler or its DataFrame."""
-        from . import lagplot
+        from .observe import lagplot
         return lagplot.plot_lag(getattr(history, "history", history), window, title)
 
     def plot_assignment(self, group: str):
         """Which consumer of ``group`` owns which partition (notebook 05)."""
-        from . import plots
+        from .observe import plots
         return plots.plot_assignment(self.lag(group), group)
 
     def sample_lag(self, group, every: float = 1.0, max_samples: int = 3600):
         """Start recording ``group``'s lag every ``every`` s in the background; ``.stop()`` ends it."""
-        from .sampler import LagSampler
+        from .observe.sampler import LagSampler
         return LagSampler(self.inspector, group, every, max_samples)
 
     def dashboard(self, topic: str, group: str | None = None, every: float = 2.0, mode: str = "auto"):
         """Live partition grid, lag plot and broker buttons; a static snapshot without a front end."""
-        from .widgets import Dashboard
+        from .observe.widgets import Dashboard
         return Dashboard(self, topic, group, every=every, mode=mode).show()
 
 

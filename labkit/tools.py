@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
-from . import config, fetch
+from . import config
+from .cluster import fetch
 from .errors import LabError
 
 TOOLS = {

@@ -3,7 +3,9 @@ import re
 import tomllib
 from pathlib import Path
 
-from labkit import settings, tools
+from labkit.cluster import settings
+
+from labkit import tools
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

@@ -3,7 +3,7 @@
 Never a hang, never a raw stack trace, never lost data. Cases that need a cluster of their own
 start a throwaway one in pytest's tmp_path on ports derived from LABKIT_PORT_BASE (one at a time,
 and stopped whatever happens). Issue 2's basics (port taken for `up`, `kill 7`, a broker exiting
-during start, stale pid files, Java/Maven missing, a partial jar cache) live in test_brokers.py,
+during start, stale pid files, Java/Maven missing, a partial jar cache) live in cluster/test_local.py,
 test_fetch.py and test_clients.py; this file does not repeat them.
 """
 import io
@@ -21,8 +21,10 @@ from confluent_kafka import TopicCollection
 from confluent_kafka.admin import NewPartitions
 
 import labkit as lk
-from labkit import clients, config, failover, fetch, procs
-from labkit.brokers import LocalCluster
+from labkit import clients, config
+from labkit.cluster import fetch, procs
+from labkit import chaos as failover
+from labkit.cluster.local import LocalCluster
 from labkit.errors import ClusterDown, LabError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -64,7 +64,7 @@ def test_metadata_quorum_agrees_with_labkit_controller(lab, server):
 def test_every_tool_class_is_in_the_jars():
     # each shim names a class that really exists in the pinned release
     import zipfile
-    from labkit import fetch
+    from labkit.cluster import fetch
     classes = set()
     for jar in fetch.fetch().glob("*.jar"):
         with zipfile.ZipFile(jar) as z:

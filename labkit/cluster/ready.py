@@ -1,0 +1,117 @@
+"""Waiting for a cluster to be really ready, and asking it who leads the quorum (notebook 00).
+
+Ready means what a learner needs: every broker's port answers, every broker is registered in
+the cluster metadata, and a probe partition with replication factor 3 has a leader and a full
+ISR. Each stage polls a real condition and races it against the broker process exiting; a broker
+that dies during start-up ends the wait at once with its last log lines.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from confluent_kafka.admin import NewTopic
+
+from .. import clients, config
+from ..errors import LabError
+from . import procs
+
+PROBE_TOPIC = "labkit-probe"
+POLL = 0.25
+
+
+class _Deadline:
+    def __init__(self, cluster, started: dict[int, int], timeout: float):
+        self.cluster, self.started, self.timeout = cluster, started, timeout
+        self.end = time.monotonic() + timeout
+
+    def check(self, waiting_for: str) -> None:
+        """Raise if a started broker died or time ran out; otherwise wait one poll interval."""
+        for node, pid in self.started.items():
+            if not procs.alive(pid):
+                raise LabError(f"Broker {node} exited during start-up (while waiting for {waiting_for}).",
+                               hint=f"read its log with `labkit logs {node}`; `labkit down --wipe` "
+                                    "starts afresh if its data is damaged.",
+                               log_tail=self.cluster.log_tail(node, 15))
+        if time.monotonic() > self.end:
+            node = next(iter(self.started), config.NODES[0])
+            raise LabError(f"The cluster was not ready after {self.timeout:.0f} s "
+                           f"(still waiting for {waiting_for}).",
+                           hint="a slow machine may need more time: `labkit up` again continues; "
+                                "`labkit logs N` shows what a broker is doing.",
+                           log_tail=self.cluster.log_tail(node, 10))
+        time.sleep(POLL)
+
+
+def wait_cluster(cluster, started: dict[int, int], out, timeout: float, probe: bool = True) -> None:
+    """Block until the started brokers (and the whole cluster, with ``probe``) are ready."""
+    t0 = time.monotonic()
+    deadline = _Deadline(cluster, started, timeout)
+    for node in started:
+        port = config.client_port(node, cluster.port_base)
+        while not procs.port_answers(port):
+            deadline.check(f"broker {node} to listen on port {port}")
+        out.write(f"  broker {node} listens on {port} ({time.monotonic() - t0:.1f} s)\n")
+    want = set(config.NODES) if probe else set(started)
+    with clients.quiet_admin(cluster.bootstrap_servers) as admin:
+        while not want <= registered(admin):
+            deadline.check(f"broker(s) {sorted(want)} to register")
+        out.write(f"  brokers {sorted(want)} registered ({time.monotonic() - t0:.1f} s)\n")
+        if probe:
+            futures = admin.create_topics([NewTopic(PROBE_TOPIC, 1, len(config.NODES))],
+                                          request_timeout=config.TIMEOUTS.request)
+            try:
+                futures[PROBE_TOPIC].result(timeout=config.TIMEOUTS.request + 5)
+            except Exception as exc:  # TOPIC_ALREADY_EXISTS is fine; anything else shows below
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    out.write(f"  probe topic: {exc}; retrying\n")
+            while not _probe_in_sync(admin):
+                deadline.check(f"the probe partition to have a leader and {len(config.NODES)} in-sync replicas")
+    out.write(f"Ready in {time.monotonic() - t0:.1f} s: {cluster.bootstrap_servers}\n")
+
+
+def registered(admin) -> set[int]:
+    """Ids of the brokers the cluster metadata lists now (registered and not fenced)."""
+    try:
+        return set(admin.list_topics(timeout=2).brokers)
+    except Exception:  # not answering yet is what we are waiting through
+        return set()
+
+
+def _probe_in_sync(admin) -> bool:
+    try:
+        topic = admin.list_topics(PROBE_TOPIC, timeout=2).topics[PROBE_TOPIC]
+        part = topic.partitions.get(0)
+        return topic.error is None and part is not None and part.leader >= 0 \
+            and len(part.isrs) == len(config.NODES)
+    except Exception:
+        return False
+
+
+def active_controller(cluster) -> int | None:
+    """Id of the active KRaft controller, read from the running nodes' ``quorum-state`` files.
+
+    Clients cannot ask this through the metadata API (KRaft reports a random broker there), so
+    labkit reads what each controller persists on election: the highest epoch's leader wins.
+    """
+    states = []
+    for node in config.NODES:
+        if not cluster.pid(node):
+            continue
+        path = cluster.node_dir(node) / "data" / "__cluster_metadata-0" / "quorum-state"
+        try:
+            states.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    leader = leader_from_states(states)
+    return leader if leader is not None and cluster.pid(leader) else None
+
+
+def leader_from_states(states: list[dict]) -> int | None:
+    """The quorum leader among KRaft ``quorum-state`` documents: the highest epoch's leaderId."""
+    best = (-1, None)
+    for state in states:
+        epoch, leader = state.get("leaderEpoch", -1), state.get("leaderId", -1)
+        if leader is not None and leader >= 0 and epoch > best[0]:
+            best = (epoch, leader)
+    return best[1]

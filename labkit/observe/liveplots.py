@@ -1,0 +1,177 @@
+"""Pictures the live dashboard redraws in place, fast enough to refresh every second (notebook 06).
+
+Building a matplotlib figure and rendering it takes hundreds of milliseconds, mostly layout and
+tick labels, and those hardly change from one refresh to the next. A view builds its figure
+once with ``plots`` or ``lagplot``, renders the unchanging part (axes, ticks, legend, titles) once, and
+on each refresh draws only the artists that carry data (grid cells, lag lines) over that saved
+background: matplotlib's blitting. When the unchanging part does change (a broker dies, a
+group's status changes, lag outgrows the y axis), the view redraws everything once.
+
+``view.update(...)`` returns ``view.fig``, an ordinary figure with ``fig.data`` like any
+``plot_*`` result; ``view.png()`` gives the PNG bytes that the dashboard's Image widget shows.
+"""
+from __future__ import annotations
+
+import io
+import math
+import threading
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from PIL import Image
+
+from . import burrow, lagplot, plots
+
+DPI = 80  # notebook size, and a quarter fewer pixels to draw than matplotlib's 100
+
+
+def encode(canvas) -> bytes:
+    """The canvas as PNG; zlib level 1: a tenth of the time of level 6, a slightly larger file."""
+    w, h = canvas.get_width_height(physical=True)
+    image = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    image.save(buf, format="png", compress_level=1)
+    return buf.getvalue()
+
+
+class _View:
+    """A figure whose data artists are redrawn over a saved background.
+
+    ``lock`` guards the figure: a dashboard's refresh thread and a learner's cell may both use it.
+    """
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.fig = None
+        self.full_draws = 0  # how often the whole figure was rendered (tests and benchmarks read it)
+        self._background = None
+        self._renderer = None
+
+    def _adopt(self, fig) -> None:
+        fig.set_dpi(DPI)
+        FigureCanvasAgg(fig)
+        self.fig, self._background = fig, None
+
+    def _dynamic(self) -> list:
+        raise NotImplementedError
+
+    def _capture(self) -> None:
+        """Render everything but the data artists and keep the pixels."""
+        dynamic = self._dynamic()
+        for artist in dynamic:
+            artist.set_visible(False)
+        try:
+            self.fig.canvas.draw()
+            self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+            self._renderer = self.fig.canvas.get_renderer()
+            self.full_draws += 1
+        finally:
+            for artist in dynamic:  # _dynamic() lists only visible artists
+                artist.set_visible(True)
+
+    def png(self) -> bytes:
+        """The current picture as PNG bytes: the saved background plus the data drawn on it."""
+        with self.lock:
+            canvas = self.fig.canvas
+            # someone else rendered the figure (a notebook showed it at another dpi): start over
+            if self._background is None or canvas.get_renderer() is not self._renderer:
+                self._capture()
+            canvas.restore_region(self._background)
+            for artist in sorted(self._dynamic(), key=lambda a: a.get_zorder()):
+                self.fig.draw_artist(artist)
+            return encode(canvas)
+
+
+class GridView(_View):
+    """``plots.plot_partitions`` kept live: roles change in place, a dead broker redraws it all."""
+
+    def __init__(self, title: str | None = None):
+        super().__init__()
+        self.title, self.key = title, None
+
+    def update(self, parts: pd.DataFrame, brokers: pd.DataFrame):
+        with self.lock:
+            return self._update(parts, brokers)
+
+    def _update(self, parts: pd.DataFrame, brokers: pd.DataFrame):
+        key = (tuple(zip(parts["topic"], parts["partition"])), tuple(brokers["id"]),
+               tuple(bool(a) for a in brokers["alive"]))
+        if key != self.key:  # other partitions or brokers, or one died: a new figure
+            self._adopt(plots.plot_partitions(parts, brokers, self.title))
+            self.key = key
+            return self.fig
+        data = plots.grid_data(parts, brokers)
+        code_of = plots.role_codes(data)
+        for _ax, topic, chunk, image, letters in self.fig.cells:
+            codes = plots.cell_codes(code_of, topic, chunk, list(brokers["id"]))
+            image.set_data(codes)
+            plots.mark_cells(letters, codes)
+        self.fig.data = data
+        return self.fig
+
+    def _dynamic(self) -> list:
+        # the cells, and what lies on top of them: separators, dead-broker hatching, letters, frame
+        # (not the frame of an empty cell of the layout: plot_partitions turned those off)
+        return [a for ax in self.fig.axes if ax.axison
+                for a in (*ax.images, *ax.collections, *ax.patches, *ax.texts, *ax.spines.values())
+                if a.get_visible()]
+
+
+def headroom(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k at least 1.25 x ``value``: axis limits that change rarely."""
+    need = max(1.25 * float(value), 1.0)
+    k = 10 ** math.floor(math.log10(need))
+    return next(m * k for m in (1, 2, 5, 10) if m * k >= need)
+
+
+def _top(column: pd.Series) -> float:
+    """The largest known value (lag is unknown while a partition's leader is down), else 0."""
+    values = column.astype("Float64").to_numpy(float, na_value=np.nan)
+    return float(np.nanmax(values)) if np.isfinite(values).any() else 0.0
+
+
+class LagView(_View):
+    """``lagplot.plot_lag`` kept live: new lines each refresh, on axes that grow only by steps."""
+
+    def __init__(self, window: int = burrow.DEFAULT_WINDOW, title: str | None = None):
+        super().__init__()
+        self.window, self.title = window, title
+        self.limits: tuple = ()
+
+    def update(self, history: pd.DataFrame):
+        with self.lock:
+            return self._update(history)
+
+    def _update(self, history: pd.DataFrame):
+        data, status = lagplot.lag_frame(history, self.window)
+        groups = list(dict.fromkeys(data["group"]))
+        x_max, y_max = (_top(data[c]) for c in ("seconds", "lag")) if len(data) else (0.0, 0.0)
+        fits = self.limits and x_max <= self.limits[0] / 1.1 and y_max <= self.limits[1]
+        if self.fig is None or list(self.fig.lag_axes) != (groups or ["(no samples yet)"]) or not fits:
+            self._adopt(lagplot.plot_lag(history, self.window, self.title))
+            self.limits = (headroom(x_max), headroom(y_max))
+            for ax, _artists in self.fig.lag_axes.values():
+                ax.set_xlim(-0.02 * self.limits[0], self.limits[0])
+                ax.set_ylim(0, self.limits[1])
+            self._quiet_labels()
+            return self.fig
+        for g, (ax, artists) in self.fig.lag_axes.items():
+            for artist in artists:
+                artist.remove()
+            self.fig.lag_axes[g] = (ax, lagplot.lag_artists(ax, data[data["group"] == g]))
+            title = lagplot.lag_title(g, status)
+            if ax.get_title(loc="left") != title:  # a status changed: the background too
+                ax.set_title(title, fontsize=11, loc="left")
+                self._background = None
+        self._quiet_labels()
+        self.fig.data, self.fig.status = data, status
+        return self.fig
+
+    def _quiet_labels(self) -> None:
+        for _ax, artists in self.fig.lag_axes.values():
+            for artist in artists:
+                artist.set_in_layout(False)  # line-end labels must not move the axes around
+
+    def _dynamic(self) -> list:
+        return [a for _ax, artists in self.fig.lag_axes.values() for a in artists if a.get_visible()]
