@@ -25,7 +25,7 @@ from .lab import Lab, start, stop
 __version__ = "0.1.0"
 
 # Loaded on first use: the CLI and Kafka's tool shims import labkit too, and need no pandas.
-_LAZY = {"exercises": ".lessons.checks", "failover": ".chaos", "burrow": ".observe.burrow",
+_LAZY = {"exercises": ".lessons", "failover": ".chaos", "burrow": ".observe.burrow",
          "topics": ".topics", "wait": ".wait"}
 
 

@@ -1,0 +1,72 @@
+"""Checks of notebooks 04-05 against the live cluster: the right answer passes, each typical
+wrong answer fails with a verdict that names the mistake."""
+import time
+
+from confluent_kafka import TopicPartition
+
+from labkit import lessons as exercises
+from helpers import produce, settle, verdict
+
+
+def _consume_and_commit(lab, group, topic, n, plus_one=True):
+    c = lab.consumer(group, auto_offset_reset="earliest", enable_auto_commit=False)
+    c.subscribe([topic])
+    got, deadline = 0, time.monotonic() + 30
+    while got < n and time.monotonic() < deadline:
+        msg = c.poll(1.0)
+        if msg is None or msg.error():
+            continue
+        got += 1
+        offset = msg.offset() + 1 if plus_one else msg.offset()
+        c.commit(offsets=[TopicPartition(topic, msg.partition(), offset)], asynchronous=False)
+    c.close()
+    assert got == n
+
+
+def test_committed(lab, capsys):
+    topic = lab.fresh_topic("ex-commit", partitions=2)
+    produce(lab, topic, [(f"k{i}", str(i)) for i in range(10)])
+    suffix = time.time_ns()
+    _consume_and_commit(lab, f"ex-right-{suffix}", topic, 10)
+    assert exercises.check_committed(lab, f"ex-right-{suffix}", topic) is True
+    assert verdict(capsys).startswith("✔ correct")
+    _consume_and_commit(lab, f"ex-off-by-one-{suffix}", topic, 10, plus_one=False)
+    assert exercises.check_committed(lab, f"ex-off-by-one-{suffix}", topic) is False
+    assert "commit offset + 1" in verdict(capsys)
+    assert exercises.check_committed(lab, f"ex-never-{suffix}", topic) is False
+    assert "no committed offset" in verdict(capsys)
+
+
+def test_one_partition_each(lab, capsys):
+    topic = lab.fresh_topic("ex-group", partitions=2)
+    group = f"ex-group-{time.time_ns()}"
+    consumers = []
+    try:
+        consumers.append(lab.consumer(group))
+        consumers[0].subscribe([topic])
+        settle(consumers, 2)
+        assert exercises.check_one_partition_each(lab, group, topic) is False
+        assert "some read several partitions" in verdict(capsys)
+        consumers.append(lab.consumer(group))
+        consumers[1].subscribe([topic])
+        settle(consumers, 2)
+        assert exercises.check_one_partition_each(lab, group, topic) is True
+        assert verdict(capsys).startswith("✔ correct")
+        consumers.append(lab.consumer(group))
+        consumers[2].subscribe([topic])
+        settle(consumers, 2)
+        # the third member is in the group once the others have polled through the rebalance
+        deadline, admin = time.monotonic() + 30, lab.admin()
+        while time.monotonic() < deadline:
+            desc = admin.describe_consumer_groups([group])[group].result(timeout=10)
+            if len(desc.members) == 3:
+                break
+            for c in consumers:
+                c.poll(0.1)
+        assert exercises.check_one_partition_each(lab, group, topic) is False
+        assert "sit idle" in verdict(capsys)
+    finally:
+        for c in consumers:
+            c.close()
+    assert exercises.check_one_partition_each(lab, group, topic) is False
+    assert "no running consumer" in verdict(capsys)
