@@ -166,10 +166,17 @@ kafka_libs() {  # labkit's cache of the jars, fetched when missing
   echo "$libs"
 }
 
+# The image carries a digest of its build context (docker/kafka-offline/ and the version): a change
+# to those files rebuilds it, anything else reuses it.
+CONTEXT_DIGEST=$( (echo "$KAFKA_VERSION"; cd "$REPO/docker/kafka-offline" && find . -type f -print0 | sort -z \
+  | xargs -0 sha256sum) | sha256sum | cut -c1-16)
+image_digest() { docker image inspect -f '{{index .Config.Labels "labkit.context-digest"}}' "$IMAGE" 2>/dev/null || true; }
+
 step "image $IMAGE"
-if image_exists "$IMAGE" && [ -z "${LABKIT_ENGINE_REBUILD-}" ]; then
-  done_step "present"
+if [ "$(image_digest)" = "$CONTEXT_DIGEST" ] && [ -z "${LABKIT_ENGINE_REBUILD-}" ]; then
+  done_step "present (context $CONTEXT_DIGEST)"
 else
+  if image_exists "$IMAGE"; then echo "engine:   $IMAGE is from another build context: rebuilding"; fi
   libs=$(kafka_libs)
   # 4a. the base: Debian minbase + Java 17 JRE, as a tarball (kept) and an imported image.
   if ! image_exists "$BASE_IMAGE"; then
@@ -201,7 +208,7 @@ else
   old_id=$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
   echo "engine:   docker build $IMAGE (log: $STATE/build.log)"
   DOCKER_BUILDKIT=0 docker build --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg KAFKA_VERSION="$KAFKA_VERSION" \
-    -t "$IMAGE" "$ctx" > "$STATE/build.log" 2>&1 || { tail -30 "$STATE/build.log" >&2; die "docker build failed (log: $STATE/build.log)"; }
+    --label labkit.context-digest="$CONTEXT_DIGEST" -t "$IMAGE" "$ctx" > "$STATE/build.log" 2>&1 || { tail -30 "$STATE/build.log" >&2; die "docker build failed (log: $STATE/build.log)"; }
   rm -rf "$ctx"
   new_id=$(docker image inspect -f '{{.Id}}' "$IMAGE")
   if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then docker image rm "$old_id" > /dev/null 2>&1 || true; fi
