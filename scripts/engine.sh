@@ -166,9 +166,9 @@ kafka_libs() {  # labkit's cache of the jars, fetched when missing
   echo "$libs"
 }
 
-# The image carries a digest of its build context (docker/kafka-offline/ and the version): a change
-# to those files rebuilds it, anything else reuses it.
-CONTEXT_DIGEST=$( (echo "$KAFKA_VERSION"; cd "$REPO/docker/kafka-offline" && find . -type f -print0 | sort -z \
+# The image carries a digest of its build context (docker/kafka-offline/ but its README, and the
+# version): a change to those rebuilds it (Docker's layer cache keeps that quick); else it is reused.
+CONTEXT_DIGEST=$( (echo "$KAFKA_VERSION"; cd "$REPO/docker/kafka-offline" && find . -type f ! -name "*.md" -print0 | sort -z \
   | xargs -0 sha256sum) | sha256sum | cut -c1-16)
 image_digest() { docker image inspect -f '{{index .Config.Labels "labkit.context-digest"}}' "$IMAGE" 2>/dev/null || true; }
 
