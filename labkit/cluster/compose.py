@@ -1,33 +1,37 @@
 """Running the three brokers as Docker containers: the compose path (notebook 00; broker control in 06).
 
-``docker-compose.yml`` at the repository root describes the cluster (the official
-``apache/kafka`` image, the same lab settings and host ports as local mode). ``ComposeCluster``
-has the interface of ``brokers.LocalCluster``, so ``labkit up --backend compose`` (or
-``LABKIT_BACKEND=compose``) gives notebooks, broker buttons and the chaos checker the same cluster
-object. ``up``/``down`` run ``docker compose``; broker control goes through the docker SDK, by
-the map in ``labkit.cluster.composefile`` (which also holds what labkit reads from docker-compose.yml).
+``docker-compose.yml`` at the repository root describes the cluster (the official ``apache/kafka``
+image, the lab settings). ``ComposeCluster`` honours the contract of ``base.Cluster``, so
+``labkit up --backend compose`` (or ``LABKIT_BACKEND=compose``) gives notebooks, broker buttons and
+the chaos checker the same cluster object as local mode. Its host ports follow ``LABKIT_PORT_BASE``
+(passed to compose as ``LABKIT_PORT_1..3``) and its project name ``LABKIT_COMPOSE_PROJECT``, so the
+test suite runs its own containers beside a learner's. ``docker compose`` creates what is missing;
+broker control and restarts go through the docker SDK, and readiness is labkit's own (``ready``).
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from .. import clients, config
+from .. import config
 from ..errors import LabError
-from . import procs, ready
-from .base import check_node
-from .composefile import (PROJECT, QUORUM_STATE, STATES, compose_command, compose_file,
-                          container_call, service)
+from . import ready
+from .base import Cluster
+from .composefile import (QUORUM_STATE, STATES, compose_command, compose_file, container_call,
+                          image, port_env, project, service)
 
-POLL = 0.25
-
-NO_ENGINE_HINT = ("start Docker Desktop (or `sudo systemctl start docker` on Linux) and try again; "
-                  "or use the local backend, which needs no Docker (no `--backend compose`, "
-                  "LABKIT_BACKEND unset).")
+NO_ENGINE_HINT = ("start the Docker engine: Docker Desktop, `sudo systemctl start docker` on Linux, "
+                  "or `make engine` (scripts/engine.sh) on a CI machine or VM; or use the local "
+                  "backend, which needs no Docker (no `--backend compose`, LABKIT_BACKEND unset).")
+NO_PLUGIN_HINT = ("install Docker Compose v2 (`docker compose version` must answer): Docker Desktop "
+                  "has it; on Linux the docker-compose-plugin package, or `make engine`.")
+IMAGE_HINT = ("build the offline stand-in with `make engine` (bash scripts/engine.sh) and export "
+              "LABKIT_KAFKA_IMAGE=labkit/kafka-offline:{v}, or connect to Docker Hub and try again.")
 
 
 def compose_cli_problem() -> str | None:
@@ -41,16 +45,20 @@ def compose_cli_problem() -> str | None:
     return None
 
 
-class ComposeCluster:
+class ComposeCluster(Cluster):
     """The lab cluster as three containers of docker-compose.yml; ``client`` is a docker SDK client."""
 
     backend = "compose"
+    WORDS = {"kill": "killed (SIGKILL)", "pause": "paused (docker pause)",
+             "resume": "resumed (docker unpause)"}
 
-    def __init__(self, client=None, file: Path | None = None, run=subprocess.run):
+    def __init__(self, client=None, file: Path | None = None, run=subprocess.run,
+                 project_name: str | None = None, port_base: int | None = None):
         self._client = client
         self.file = Path(file or compose_file())
         self._run = run
-        self.port_base = config.DEFAULT_PORT_BASE  # docker-compose.yml publishes local mode's ports
+        self.project = project_name or project()
+        self.port_base = port_base or config.port_base()
         self.bootstrap_servers = config.bootstrap_servers(self.port_base)
 
     # ---- the engine and the containers ----------------------------------------------------
@@ -72,11 +80,9 @@ class ComposeCluster:
             self._client = client
         return self._client
 
-    check_node = staticmethod(check_node)
-
     def container(self, node: int):
-        """Broker ``node``'s container (found by its compose labels), or None before `up`."""
-        labels = [f"com.docker.compose.project={PROJECT}", f"com.docker.compose.service={service(node)}"]
+        """Broker ``node``'s container in this project (found by its compose labels), or None."""
+        labels = [f"com.docker.compose.project={self.project}", f"com.docker.compose.service={service(node)}"]
         found = self.client.containers.list(all=True, filters={"label": labels})
         return found[0] if found else None
 
@@ -91,11 +97,37 @@ class ComposeCluster:
             return None
         return box.attrs.get("State", {}).get("Pid") or None
 
+    def _quorum_state(self, node: int) -> dict | None:
+        box = self.container(node)
+        if box is None or box.status != "running":  # a paused container cannot exec
+            return None
+        try:
+            code, output = box.exec_run(["cat", QUORUM_STATE])
+            return json.loads(output) if code == 0 else None
+        except Exception:  # a node that just died or has no metadata yet
+            return None
+
+    def _answers(self, node: int) -> bool:
+        """The port accepts and keeps the connection: docker's proxy accepts for a container
+        whose Kafka does not listen yet, then closes at once; Kafka says nothing unasked."""
+        try:
+            sock = socket.create_connection((config.HOST, self.port(node)), timeout=0.3)
+        except OSError:
+            return False
+        with sock:
+            sock.settimeout(0.05)
+            try:
+                return sock.recv(1) != b""
+            except socket.timeout:
+                return True
+            except OSError:
+                return False
+
     def _call(self, operation: str, node: int):
         name, method, kwargs = container_call(operation, node)
         box = self.container(node)
         if box is None:
-            raise LabError(f"There is no container for broker {node} ({name}).",
+            raise LabError(f"There is no container for broker {node} ({name}, project {self.project}).",
                            hint="start the cluster with `labkit up --backend compose`.")
         try:
             getattr(box, method)(**kwargs)
@@ -104,14 +136,6 @@ class ComposeCluster:
                            hint="`labkit status` shows each broker's state.") from None
         return box
 
-    def _wait_status(self, node: int, wanted: set[str], timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self._state(node) in wanted:
-                return True
-            time.sleep(POLL)
-        return False
-
     def log_tail(self, node: int, lines: int = 30) -> str:
         """The last lines of a broker container's output (Kafka logs to stdout in the image)."""
         box = self.container(node)
@@ -119,139 +143,122 @@ class ComposeCluster:
             return ""
         return box.logs(tail=lines).decode(errors="replace").rstrip()
 
+    # ---- broker control: the engine's verbs (base.Cluster waits around them) ---------------
+    def _kill(self, node: int) -> None:
+        self._call("kill", node)
+
+    def _stop(self, node: int) -> str:
+        if self._state(node) == "paused":  # a frozen broker cannot shut down gracefully
+            self._call("resume", node)
+        box = self._call("stop", node)  # returns once the container exited (or was killed)
+        self._wait_state(node, "stopped", "stopped")
+        box.reload()
+        killed = box.attrs.get("State", {}).get("ExitCode") == 137
+        return "killed after grace period (docker stop)" if killed else "stopped (docker stop)"
+
+    def _start(self, node: int, out) -> str:
+        self._call("start", node)
+        self.wait_registered(node, out, config.TIMEOUTS.start_broker)
+        return f"container {service(node)}"
+
+    def _pause(self, node: int) -> None:
+        self._call("pause", node)
+
+    def _resume(self, node: int) -> None:
+        self._call("resume", node)
+
     # ---- the cluster ----------------------------------------------------------------------
-    def _compose(self, action: str, out, wipe: bool = False, timeout: float = config.TIMEOUTS.up) -> None:
+    def _env(self) -> dict:
+        return {**os.environ, **port_env(self.port_base)}
+
+    def _compose(self, action: str, out, wipe: bool = False, timeout: float = config.TIMEOUTS.up,
+                 services: list[str] | None = None) -> None:
         if not self.file.exists():
             raise LabError(f"The compose file {self.file} does not exist.",
                            hint="run labkit from a clone of the lab, or set LABKIT_COMPOSE_FILE.")
         self.client  # a clear "no engine" error before compose prints its own
-        cmd = compose_command(action, self.file, wipe)
+        cmd = compose_command(action, self.file, wipe, self.project, services)
+        text = self._docker(cmd, timeout, f"docker compose {action}", NO_PLUGIN_HINT)
+        if text:
+            out.write(text + "\n")
+
+    def _docker(self, cmd: list[str], timeout: float, what: str, hint: str) -> str:
+        """Run a docker CLI command; its failure is a LabError with the last lines it printed."""
         try:
-            res = self._run(cmd, capture_output=True, text=True, timeout=timeout)
+            res = self._run(cmd, capture_output=True, text=True, timeout=timeout, env=self._env())
         except FileNotFoundError:
             raise LabError("The docker command is not installed.",
                            hint="install Docker Desktop, or Docker Engine with the compose plugin.") from None
         except subprocess.TimeoutExpired:
-            raise LabError(f"`{' '.join(cmd[:2] + cmd[6:])}` took over {timeout:.0f} s.",
-                           hint="`docker compose ps` and `docker compose logs kafka-1` show why.",
-                           log_tail=self.log_tail(config.NODES[0], 10)) from None
+            raise LabError(f"`{what}` took over {timeout:.0f} s.",
+                           hint=f"`docker compose -p {self.project} ps` and `docker compose -p "
+                                f"{self.project} logs kafka-1` show why.") from None
         text = (res.stdout + res.stderr).strip()
         if res.returncode != 0:
-            hint = ("install the compose plugin (Docker Compose v2: `docker compose version`)."
-                    if "not a docker command" in text or "unknown command" in text
-                    else "`docker compose logs kafka-1` shows a broker's log; "
-                         "`labkit --backend compose down --wipe` starts afresh.")
-            raise LabError(f"`docker compose {action}` failed (exit {res.returncode}).", hint=hint,
+            plugin_missing = "not a docker command" in text or "unknown command" in text
+            raise LabError("Docker's compose plugin is not installed." if plugin_missing and "compose" in what
+                           else f"`{what}` failed (exit {res.returncode}).",
+                           hint=hint if plugin_missing else
+                           f"`docker compose -p {self.project} logs kafka-1` shows a broker's log; "
+                           "`labkit --backend compose down --wipe` starts afresh.",
                            log_tail="\n".join(text.splitlines()[-15:]))
-        if text:
-            out.write(text + "\n")
+        return text
+
+    def _ensure_image(self, out) -> None:
+        """The Kafka image is here, or pulled now; else a LabError naming the offline build."""
+        name = image()
+        try:
+            self.client.images.get(name)
+            return
+        except Exception:  # docker.errors.ImageNotFound (or an engine hiccup: the pull tells)
+            pass
+        out.write(f"Pulling {name} (once) ...\n")
+        try:
+            self._docker(["docker", "pull", name], config.TIMEOUTS.fetch, f"docker pull {name}",
+                         IMAGE_HINT.format(v=config.KAFKA_VERSION))
+        except LabError as exc:
+            raise LabError(f"The Kafka image {name} is not on this machine and cannot be pulled.",
+                           hint=IMAGE_HINT.format(v=config.KAFKA_VERSION), log_tail=exc.log_tail) from None
+
+    def _check_published(self, node: int, box) -> None:
+        """An existing container publishes the port this cluster expects (LABKIT_PORT_BASE may differ)."""
+        bindings = (box.attrs.get("HostConfig", {}).get("PortBindings") or {}).get("9092/tcp") or []
+        published = {int(b.get("HostPort") or 0) for b in bindings}
+        if published and self.port(node) not in published:
+            raise LabError(f"Broker {node}'s container publishes port {sorted(published)[0]}, "
+                           f"not {self.port(node)} (LABKIT_PORT_BASE changed since it was made).",
+                           hint="`labkit --backend compose down` removes the containers (the data "
+                                "volumes stay); `labkit --backend compose up` makes them anew.")
 
     def up(self, out=sys.stderr) -> list[dict]:
-        """Start the containers that are not running and return when the cluster is ready (notebook 00)."""
-        states = {n: self._state(n) for n in config.NODES}
-        if all(s != "stopped" for s in states.values()):  # paused counts as running, as in local mode
+        """Start the brokers that are not running and return when the cluster is ready (notebook 00).
+
+        Missing containers are created by ``docker compose up``; stopped ones are started through
+        the SDK; running or paused ones are left alone (paused counts as running, as in local mode).
+        """
+        boxes = {n: self.container(n) for n in config.NODES}
+        down = [n for n, box in boxes.items() if box is None or STATES.get(box.status) == "stopped"]
+        if not down:
             out.write(f"The lab cluster (compose) is already running at {self.bootstrap_servers}.\n")
             return self.status()
-        for n, state in states.items():  # local mode (or anything else) may hold our host ports
-            port = config.client_port(n, self.port_base)
-            if state == "stopped" and not procs.port_free(port):
-                owner = procs.port_owner(port)
-                raise LabError(f"Port {port} for broker {n} is already taken{' by ' + owner if owner else ''}.",
-                               hint="the local lab cluster uses the same ports: stop it with "
-                                    "`labkit --backend local down`, then try again.")
-        out.write(f"docker compose up (Kafka {config.KAFKA_VERSION}; the first run pulls the image) ...\n")
-        # compose waits for the healthchecks; the image pull on a first run is part of it.
-        self._compose("up", out, timeout=config.TIMEOUTS.fetch + config.TIMEOUTS.up)
-        ready.wait_cluster(self, {}, out, config.TIMEOUTS.up)  # registered, probe partition in sync
+        for n in down:
+            if boxes[n] is not None:
+                self._check_published(n, boxes[n])
+        self.check_ports_free(down)  # local mode (or anything else) may hold our host ports
+        missing = [n for n in down if boxes[n] is None]
+        if missing:
+            self._ensure_image(out)
+            out.write(f"docker compose up {' '.join(map(service, missing))} (Kafka {config.KAFKA_VERSION}) ...\n")
+            self._compose("up", out, services=[service(n) for n in missing])
+        for n in down:
+            if boxes[n] is not None:
+                self._call("start", n)
+        # Linux sees the containers' processes, so a broker that dies ends the wait at once
+        started = {n: pid for n in down if (pid := self.pid(n)) and Path(f"/proc/{pid}").exists()}
+        ready.wait_cluster(self, started, out, config.TIMEOUTS.up)  # registered, probe partition in sync
         return self.status()
 
     def down(self, wipe: bool = False, out=sys.stderr) -> None:
         """Remove the containers (``docker compose down``); ``wipe`` also deletes the data volumes."""
         self._compose("down", out, wipe=wipe, timeout=config.TIMEOUTS.stop_broker * 3 + 30)
         out.write("Removed the lab's containers" + (" and data volumes.\n" if wipe else ".\n"))
-
-    def active_controller(self) -> int | None:
-        """Id of the active KRaft controller, from the running nodes' ``quorum-state`` files."""
-        states, running = [], set()
-        for node in config.NODES:
-            box = self.container(node)
-            if box is None or box.status != "running":
-                continue
-            running.add(node)
-            try:
-                code, output = box.exec_run(["cat", QUORUM_STATE])
-                if code == 0:
-                    states.append(json.loads(output))
-            except Exception:  # a node that just died or has no metadata yet
-                continue
-        leader = ready.leader_from_states(states)
-        return leader if leader in running else None
-
-    def status(self) -> list[dict]:
-        """One dict per broker, with the keys of LocalCluster.status(): id, state, pid, port, answers, controller."""
-        controller = self.active_controller()
-        rows = []
-        for n in config.NODES:
-            state, port = self._state(n), config.client_port(n, self.port_base)
-            rows.append({"broker": n, "state": state, "pid": self.pid(n), "port": port,
-                         "answers": state == "running" and procs.port_answers(port),
-                         "controller": n == controller})
-        return rows
-
-    # ---- broker control (notebook 06) -----------------------------------------------------
-    def kill(self, node) -> str:
-        node = self.check_node(node)
-        if self._state(node) == "stopped":
-            return f"broker {node} was not running"
-        self._call("kill", node)
-        self._wait_status(node, {"stopped"}, config.TIMEOUTS.kill)
-        return f"broker {node} killed (SIGKILL)"
-
-    def stop(self, node) -> str:
-        node = self.check_node(node)
-        if self._state(node) == "stopped":
-            return f"broker {node} was not running"
-        if self._state(node) == "paused":  # a frozen broker cannot shut down gracefully
-            self._call("resume", node)
-        self._call("stop", node)
-        return f"broker {node}: stopped (docker stop)"
-
-    def start(self, node, out=sys.stderr) -> str:
-        node = self.check_node(node)
-        if self._state(node) != "stopped":
-            return f"broker {node} is already running"
-        self._call("start", node)
-        self._wait_registered(node, out, config.TIMEOUTS.start_broker)
-        return f"broker {node} started (container {service(node)}) and registered"
-
-    def _wait_registered(self, node: int, out, timeout: float) -> None:
-        """Block until broker ``node`` is in the cluster metadata; fail fast if its container exits."""
-        t0, end = time.monotonic(), time.monotonic() + timeout
-        with clients.quiet_admin(self.bootstrap_servers) as admin:
-            while node not in ready.registered(admin):
-                if self._state(node) == "stopped":
-                    raise LabError(f"Broker {node}'s container exited during start-up.",
-                                   hint=f"read its log with `labkit --backend compose logs {node}`.",
-                                   log_tail=self.log_tail(node, 15))
-                if time.monotonic() > end:
-                    raise LabError(f"Broker {node} did not register within {timeout:.0f} s.",
-                                   hint=f"`docker compose logs {service(node)}` shows what it is doing.",
-                                   log_tail=self.log_tail(node, 10))
-                time.sleep(POLL)
-        out.write(f"  broker {node} registered ({time.monotonic() - t0:.1f} s)\n")
-
-    def _freeze(self, node, operation: str, verb: str, done_state: str) -> str:
-        node = self.check_node(node)
-        state = self._state(node)
-        if state == "stopped":
-            raise LabError(f"Broker {node} is not running, so it cannot be {verb}.",
-                           hint=f"start it with `labkit start {node}` (lab.start_broker({node})).")
-        if state != done_state:  # like SIGSTOP/SIGCONT, doing it twice is harmless
-            self._call(operation, node)
-        return f"broker {node} {verb}"
-
-    def pause(self, node) -> str:
-        return self._freeze(node, "pause", "paused (docker pause)", "paused")
-
-    def resume(self, node) -> str:
-        return self._freeze(node, "resume", "resumed (docker unpause)", "running")

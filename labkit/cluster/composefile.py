@@ -18,7 +18,9 @@ from pathlib import Path
 from .. import config
 from ..errors import LabError
 
-PROJECT = "kafka-lab"  # the compose project name; also `name:` in docker-compose.yml
+PROJECT = "kafka-lab"  # the default compose project name; also `name:` in docker-compose.yml
+IMAGE = f"apache/kafka:{config.KAFKA_VERSION}"  # docker-compose.yml's default for LABKIT_KAFKA_IMAGE
+PROJECT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")  # what compose accepts for -p
 DATA_DIR = "/var/lib/kafka/data"  # KAFKA_LOG_DIRS in docker-compose.yml, a named volume
 QUORUM_STATE = f"{DATA_DIR}/__cluster_metadata-0/quorum-state"
 
@@ -77,11 +79,36 @@ def compose_file() -> Path:
     return Path(os.environ.get("LABKIT_COMPOSE_FILE", config.PACKAGE_DIR.parent / "docker-compose.yml"))
 
 
-def compose_command(action: str, file: Path, wipe: bool = False) -> list[str]:
-    """The ``docker compose`` command line for ``up`` (detached, waits for healthchecks) or ``down``."""
-    base = ["docker", "compose", "-f", str(file), "-p", PROJECT]
+def project() -> str:
+    """The compose project: ``$LABKIT_COMPOSE_PROJECT`` (the test suite's own), else kafka-lab."""
+    name = os.environ.get("LABKIT_COMPOSE_PROJECT", "").strip() or PROJECT
+    if not PROJECT_NAME.fullmatch(name):
+        raise LabError(f"LABKIT_COMPOSE_PROJECT={name!r} is not a compose project name.",
+                       hint="use lower-case letters, digits, '-' and '_', for example kafka-lab-test.")
+    return name
+
+
+def image() -> str:
+    """The Kafka image the nodes run: ``$LABKIT_KAFKA_IMAGE``, else the pinned apache/kafka."""
+    return os.environ.get("LABKIT_KAFKA_IMAGE", "").strip() or IMAGE
+
+
+def port_env(port_base: int) -> dict[str, str]:
+    """The variables docker-compose.yml reads for each node's host port (compose has no arithmetic)."""
+    return {f"LABKIT_PORT_{n}": str(config.client_port(n, port_base)) for n in config.NODES}
+
+
+def compose_command(action: str, file: Path, wipe: bool = False, project_name: str = PROJECT,
+                    services: list[str] | None = None) -> list[str]:
+    """The ``docker compose`` command line for ``up`` or ``down``.
+
+    ``up`` creates and starts only the named services' missing containers (``--no-recreate``: a
+    running or paused broker is left alone) and does not wait on healthchecks: a container paused
+    a moment ago reports "unhealthy" until its next probe, so labkit waits on its own readiness.
+    """
+    base = ["docker", "compose", "-f", str(file), "-p", project_name]
     if action == "up":
-        return base + ["up", "-d", "--wait"]
+        return base + ["up", "-d", "--no-recreate", "--no-deps"] + list(services or [])
     if action == "down":  # the ui profile too, so an optional kafka-ui goes with the brokers
         return base + ["--profile", "ui", "down", "--remove-orphans"] + (["-v"] if wipe else [])
     raise LabError(f"No compose action {action!r}.", hint="use up or down.")

@@ -35,7 +35,11 @@ class FakeContainer:
         self.labels = {"com.docker.compose.project": project,
                        "com.docker.compose.service": compose.service(node)}
         self.status, self.quorum, self.calls = status, quorum, []
-        self.attrs = {"State": {"Pid": 4000 + node}}
+        self.attrs = {"State": {"Pid": 4000 + node, "ExitCode": 143},
+                      "HostConfig": {"PortBindings": {"9092/tcp": [{"HostPort": str(9091 + node)}]}}}
+
+    def reload(self):
+        pass
 
     def _to(self, name, status, kwargs):
         self.calls.append((name, kwargs))
@@ -71,7 +75,8 @@ def fake():
     boxes = {n: FakeContainer(compose.PROJECT, n, quorum={"leaderId": 2, "leaderEpoch": 5 + n % 2})
              for n in config.NODES}
     stranger = FakeContainer("someone-else", 1)
-    cluster = ComposeCluster(client=FakeClient(list(boxes.values()) + [stranger]))
+    cluster = ComposeCluster(client=FakeClient(list(boxes.values()) + [stranger]),
+                             project_name=compose.PROJECT, port_base=config.DEFAULT_PORT_BASE)
     return cluster, boxes, stranger
 
 
@@ -117,7 +122,8 @@ def test_status_rows_match_local_mode(fake, tmp_path):
 
 
 def test_log_tail_and_missing_containers():
-    cluster = ComposeCluster(client=FakeClient([FakeContainer(compose.PROJECT, 1)]))
+    cluster = ComposeCluster(client=FakeClient([FakeContainer(compose.PROJECT, 1)]),
+                             project_name=compose.PROJECT)
     assert cluster.log_tail(1, 3).splitlines() == ["log line 97", "log line 98", "log line 99"]
     assert cluster.log_tail(2) == ""
     assert cluster.status()[1]["state"] == "stopped"
@@ -132,7 +138,7 @@ def test_no_engine_is_a_lab_error_with_a_hint(monkeypatch, tmp_path):
     with pytest.raises(LabError) as err:
         cluster.status()
     assert "No Docker engine answers" in err.value.message
-    assert "LABKIT_BACKEND" in err.value.hint
+    assert "LABKIT_BACKEND" in err.value.hint and "make engine" in err.value.hint
 
 
 def test_a_failing_compose_command_is_a_lab_error(fake):
@@ -144,7 +150,8 @@ def test_a_failing_compose_command_is_a_lab_error(fake):
     cluster._run = run
     with pytest.raises(LabError) as err:
         cluster.down()
-    assert "compose plugin" in err.value.hint and "not a docker command" in err.value.log_tail
+    assert "compose plugin is not installed" in err.value.message
+    assert "docker compose version" in err.value.hint and "not a docker command" in err.value.log_tail
 
 
 
@@ -166,65 +173,238 @@ def test_up_and_down_run_compose(fake, tmp_path):
     with pytest.raises(LabError, match="does not exist"):
         ComposeCluster(client=cluster.client, file=tmp_path / "none.yml").down()
 
-# ---- the backend against a real Docker engine, where one answers ----------------------------
-def engine_reason() -> str | None:
-    """None when a Docker engine and the compose plugin are usable here, else why not."""
-    try:
-        import docker
-        docker.from_env(timeout=5).ping()
-    except Exception as exc:
-        return f"no Docker engine answers here ({type(exc).__name__}: {str(exc)[:80]})"
-    return compose_cli_problem()
+
+def test_project_and_ports_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("LABKIT_COMPOSE_PROJECT", "kafka-lab-test")
+    monkeypatch.setenv("LABKIT_PORT_BASE", "17092")
+    cluster = ComposeCluster(client=FakeClient([]))
+    assert cluster.project == "kafka-lab-test"
+    assert cluster.bootstrap_servers == "127.0.0.1:17092,127.0.0.1:17093,127.0.0.1:17094"
+    assert compose.port_env(17092) == {"LABKIT_PORT_1": "17092", "LABKIT_PORT_2": "17093",
+                                       "LABKIT_PORT_3": "17094"}
+    monkeypatch.setenv("LABKIT_COMPOSE_PROJECT", "Kafka Lab!")
+    with pytest.raises(LabError, match="not a compose project name") as err:
+        ComposeCluster(client=FakeClient([]))
+    assert "kafka-lab-test" in err.value.hint
 
 
-@pytest.mark.slow
-def test_container_control_on_a_real_engine():
-    reason = engine_reason()
-    if reason:
-        pytest.skip(f"compose backend container control not run: {reason}")
+class FakeImages:
+    def __init__(self, present):
+        self.present = present
+
+    def get(self, name):
+        if name not in self.present:
+            raise LookupError(name)  # docker.errors.ImageNotFound in the real SDK
+
+
+def test_a_missing_image_that_cannot_be_pulled_names_the_build(fake, monkeypatch):
+    cluster, boxes, _ = fake
+    cluster.client.boxes = []  # no containers yet: up must create them, so it needs the image
+    cluster.client.images = FakeImages(present=set())
+    monkeypatch.setattr(cluster, "check_ports_free", lambda nodes: None)
+    calls = []
+
+    def run(cmd, **kw):
+        calls.append(cmd)
+        assert kw["env"]["LABKIT_PORT_1"] == "9092"
+        return subprocess.CompletedProcess(cmd, 1, "", "Error response from daemon: Get "
+                                           "\"https://registry-1.docker.io/v2/\": no such host")
+    cluster._run = run
+    with pytest.raises(LabError) as err:
+        cluster.up(io.StringIO())
+    assert calls == [["docker", "pull", compose.image()]]  # compose up never ran
+    assert "cannot be pulled" in err.value.message and compose.image() in err.value.message
+    assert "make engine" in err.value.hint and "scripts/engine.sh" in err.value.hint
+    assert "no such host" in err.value.log_tail
+
+
+def test_up_creates_missing_containers_and_starts_stopped_ones_itself(fake, monkeypatch):
+    """`docker compose up` only for what does not exist; a stopped (or just resumed) container is
+    started through the SDK, never by `up --wait`, which fails on a stale "unhealthy"."""
+    cluster, boxes, stranger = fake
+    boxes[1].status = "exited"
+    cluster.client.boxes = [boxes[1], boxes[2], stranger]  # kafka-3's container is gone
+    cluster.client.images = FakeImages(present={compose.image()})
+    calls, waits = [], []
+
+    def run(cmd, **kw):
+        calls.append(cmd)
+        cluster.client.boxes.append(boxes[3])
+        return subprocess.CompletedProcess(cmd, 0, "", " Container kafka-lab-kafka-3-1  Started\n")
+    cluster._run = run
+    monkeypatch.setattr(cluster, "check_ports_free", lambda nodes: waits.append(("ports", nodes)))
+    monkeypatch.setattr(ready, "wait_cluster", lambda c, started, out, timeout: waits.append(("ready", timeout)))
+    out = io.StringIO()
+    rows = cluster.up(out)
+    assert calls == [compose.compose_command("up", FILE, project_name=compose.PROJECT, services=["kafka-3"])]
+    assert calls[0][-5:] == ["up", "-d", "--no-recreate", "--no-deps", "kafka-3"] and "--wait" not in calls[0]
+    assert boxes[1].calls == [("start", {})] and boxes[2].calls == [] and stranger.calls == []
+    assert waits == [("ports", [1, 3]), ("ready", config.TIMEOUTS.up)]
+    assert [r["state"] for r in rows] == ["running"] * 3
+
+
+def test_up_refuses_ports_the_local_cluster_holds(fake, monkeypatch):
     from labkit.cluster import procs
+
+    cluster, boxes, _ = fake
+    boxes[2].status = "exited"
+    monkeypatch.setattr(procs, "port_free", lambda port, host=config.HOST: port != 9093)
+    monkeypatch.setattr(procs, "port_owner", lambda port: "pid 77: java -Xmx256m kafka.Kafka /x/node-2/server.properties")
+    with pytest.raises(LabError, match="Port 9093 for broker 2 is already taken by pid 77") as err:
+        cluster.up(io.StringIO())
+    assert "labkit --backend local down" in err.value.hint
+    assert boxes[2].calls == []
+
+
+def test_up_refuses_a_container_made_with_other_ports(fake):
+    cluster, boxes, _ = fake
+    boxes[1].status = "exited"
+    cluster.port_base = 17092
+    with pytest.raises(LabError, match="publishes port 9092, not 17092") as err:
+        cluster.up(io.StringIO())
+    assert "compose down" in err.value.hint
+
+
+# ---- the backend on a real Docker engine (tests/cluster/conftest.py: compose_cluster) ----------
+# The suite's own project (kafka-lab-test) and ports (17092-17094): a learner's lab is untouched.
+ROOT = FILE.parent
+NOTEBOOKS = {"00": "00_kafka_and_the_lab_cluster.ipynb", "05": "05_consumer_groups_and_lag.ipynb",
+             "06": "06_replication_and_failover.ipynb"}
+
+
+def _lab(cluster):
     from labkit.lab import Lab
-
-    cluster, out = ComposeCluster(), io.StringIO()
-    ports = [config.client_port(n, cluster.port_base) for n in config.NODES]
-    if cluster.container(1) is None and not all(procs.port_free(p) for p in ports):
-        pytest.skip(f"compose backend container control not run: ports {ports} are taken "
-                    "(a local lab cluster?)")
-    try:
-        assert [r["state"] for r in cluster.up(out)] == ["running"] * 3, out.getvalue()
-        # a host client reaches every broker through the advertised 127.0.0.1:909N listeners
-        lab = Lab(cluster, out=io.StringIO())
-        topic = lab.fresh_topic("labkit-compose-check", partitions=3, replication_factor=3)
-        with lab.producer(acks="all") as producer:
-            for i in range(30):
-                producer.produce(topic, key=str(i), value=f"v{i}")
-            assert producer.flush(30) == 0
-        consumer = lab.consumer("labkit-compose-check", auto_offset_reset="earliest")
-        consumer.subscribe([topic])
-        seen, end = 0, time.monotonic() + 60
-        while seen < 30 and time.monotonic() < end:
-            msg = consumer.poll(1.0)
-            seen += msg is not None and msg.error() is None
-        consumer.close()
-        assert seen == 30
-
-        assert cluster.kill(2) == "broker 2 killed (SIGKILL)"
-        assert cluster.status()[1]["state"] == "stopped"
-        with clients.quiet_admin(cluster.bootstrap_servers) as admin:
-            end = time.monotonic() + 30  # fenced after broker.session.timeout.ms (4 s)
-            while 2 in ready.registered(admin) and time.monotonic() < end:
-                time.sleep(0.25)
-            assert 2 not in ready.registered(admin)
-        assert "registered" in cluster.start(2, out=out)
-        assert "paused" in cluster.pause(3) and cluster.status()[2]["state"] == "paused"
-        assert "resumed" in cluster.resume(3) and cluster.status()[2]["state"] == "running"
-        cluster.stop(1)
-        assert cluster.status()[0]["state"] == "stopped"
-        assert [r["state"] for r in cluster.up(out)] == ["running"] * 3  # up heals, like local mode
-        assert cluster.active_controller() in config.NODES
-        assert "Kafka" in cluster.log_tail(1, 200)
-    finally:
-        cluster.down(wipe=True, out=out)
-    assert cluster.container(1) is None
+    return Lab(cluster, out=io.StringIO())
 
 
+def _held_open(port: int) -> bool:
+    """A connection to ``port`` is accepted and kept (a paused broker's kernel still accepts)."""
+    import socket
+    with socket.create_connection((config.HOST, port), timeout=2) as sock:
+        sock.settimeout(0.3)
+        try:
+            return sock.recv(1) != b""
+        except socket.timeout:
+            return True
+
+
+@pytest.mark.engine
+def test_up_status_and_readiness_on_a_real_engine(compose_cluster):
+    cluster = compose_cluster
+    PORT_BASE, PROJECT = cluster.port_base, cluster.project
+    assert PROJECT != compose.PROJECT and PORT_BASE not in (config.DEFAULT_PORT_BASE, 19092)
+    rows = cluster.status()
+    assert [r["state"] for r in rows] == ["running"] * 3 and all(r["answers"] for r in rows)
+    assert [r["port"] for r in rows] == [PORT_BASE, PORT_BASE + 1, PORT_BASE + 2]
+    assert all(isinstance(r["pid"], int) for r in rows)
+    assert sum(r["controller"] for r in rows) == 1
+    for n in config.NODES:  # the suite's own project, published on 127.0.0.1 only
+        box = cluster.container(n)
+        assert box.labels["com.docker.compose.project"] == PROJECT
+        assert box.attrs["HostConfig"]["PortBindings"]["9092/tcp"] == [{"HostIp": "127.0.0.1",
+                                                                        "HostPort": str(PORT_BASE + n - 1)}]
+    t0, out = time.monotonic(), io.StringIO()
+    assert [r["state"] for r in cluster.up(out)] == ["running"] * 3
+    assert "already running" in out.getvalue() and time.monotonic() - t0 < 15
+    # ready means usable: the probe partition is in sync and host clients reach every leader
+    with clients.quiet_admin(cluster.bootstrap_servers) as admin:
+        probe = admin.list_topics(ready.PROBE_TOPIC, timeout=10).topics[ready.PROBE_TOPIC].partitions[0]
+        assert len(probe.isrs) == 3
+        brokers = admin.list_topics(timeout=10).brokers
+        assert {b.id: (b.host, b.port) for b in brokers.values()} == \
+            {n: (config.HOST, PORT_BASE + n - 1) for n in config.NODES}  # advertised EXTERNAL ports
+    lab = _lab(cluster)
+    topic = lab.fresh_topic("labkit-compose-check", partitions=3, replication_factor=3)
+    with lab.producer(acks="all") as producer:
+        for i in range(30):
+            producer.produce(topic, key=str(i), value=f"v{i}")
+        assert producer.flush(30) == 0
+    consumer = lab.consumer("labkit-compose-check", auto_offset_reset="earliest")
+    consumer.subscribe([topic])
+    seen, end = 0, time.monotonic() + 60
+    while seen < 30 and time.monotonic() < end:
+        msg = consumer.poll(1.0)
+        seen += msg is not None and msg.error() is None
+    consumer.close()
+    assert seen == 30
+    assert "Kafka" in cluster.log_tail(1, 400)
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("node", config.NODES)
+def test_each_broker_paused_killed_stopped_and_back(healthy_compose, node):
+    """pause/resume, kill (port refused at once), up after a pause (no stale "unhealthy"), stop/start."""
+    from labkit.cluster import procs
+
+    cluster, out = healthy_compose, io.StringIO()
+    other = config.NODES[node % 3]  # the next broker
+    port = cluster.port(node)
+    assert cluster.pause(node) == f"broker {node} paused (docker pause)"
+    assert cluster.status()[node - 1]["state"] == "paused"
+    assert _held_open(port)  # like a SIGSTOPped JVM: the port accepts, nobody answers
+    assert cluster.resume(node) == f"broker {node} resumed (docker unpause)"
+    assert cluster.status()[node - 1]["state"] == "running"
+
+    assert cluster.kill(other) == f"broker {other} killed (SIGKILL)"
+    assert cluster.status()[other - 1]["state"] == "stopped"
+    assert not procs.port_answers(cluster.port(other))  # refused at once, as in local mode
+    assert [r["answers"] for r in cluster.status() if r["broker"] != other] == [True, True]
+    # Docker reports the resumed container unhealthy for up to 10 s: `up` must not care
+    t0 = time.monotonic()
+    assert [r["state"] for r in cluster.up(out)] == ["running"] * 3, out.getvalue()
+    assert "Ready in" in out.getvalue() and time.monotonic() - t0 < config.TIMEOUTS.up
+
+    assert cluster.stop(node) == f"broker {node}: stopped (docker stop)"
+    assert cluster.status()[node - 1]["state"] == "stopped"
+    assert cluster.start(node, out=out) == f"broker {node} started (container kafka-{node}) and registered"
+    assert cluster.start(node, out=out) == f"broker {node} is already running"
+    with clients.quiet_admin(cluster.bootstrap_servers) as admin:
+        assert node in ready.registered(admin)
+
+
+@pytest.mark.engine
+def test_topic_deletion_with_the_controller_killed(healthy_compose):
+    """Seen in notebook 06 on compose: deleting a topic while a broker (here the active KRaft
+    controller, the hardest case) is down timed out. It must work as in local mode."""
+    cluster = healthy_compose
+    lab = _lab(cluster)
+    for name in ("labkit-delete-a", "labkit-delete-b"):
+        lab.fresh_topic(name, partitions=1, replication_factor=3)
+    victim = cluster.active_controller()
+    assert victim in config.NODES
+    cluster.kill(victim)
+    t0 = time.monotonic()
+    for name in ("labkit-delete-a", "labkit-delete-b"):  # delete and recreate, as notebook 06 does
+        lab.fresh_topic(name, partitions=1, replication_factor=3)
+    with clients.quiet_admin(cluster.bootstrap_servers) as admin:
+        from labkit import topics
+        topics.delete_topic(admin, "labkit-delete-a")
+        assert "labkit-delete-a" not in admin.list_topics(timeout=10).topics
+    assert time.monotonic() - t0 < 90
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("fault", ["kill", "stop", "pause", "bounce"])
+def test_chaos_checker_on_compose(compose_cluster, fault):
+    from labkit import chaos
+
+    trial = chaos.run_trial(_lab(compose_cluster), fault=fault, records=1000, rounds=1)
+    assert trial.acked >= 1000 and trial.victims
+    assert trial.lost == 0 and trial.duplicates == 0 and trial.reordered == 0, trial.row()
+    assert [r["state"] for r in compose_cluster.status()] == ["running"] * 3  # healed
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("number", sorted(NOTEBOOKS))
+def test_notebook_on_compose(compose_cluster, compose_env, number):
+    """The notebook under nbval (saved outputs compared), its kernel on the suite's compose cluster."""
+    import os
+    import sys
+
+    env = {**os.environ, **compose_env}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+           "--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "notebooks/sanitize.cfg",
+           "--nbval-cell-timeout=300", f"notebooks/{NOTEBOOKS[number]}"]
+    res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+    assert " passed" in res.stdout and "failed" not in res.stdout.splitlines()[-1]
