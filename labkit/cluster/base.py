@@ -9,6 +9,7 @@ each verb (``_kill``, ``_stop``, ``_start``, ``_pause``, ``_resume``).
 from __future__ import annotations
 
 import sys
+import time
 from contextlib import nullcontext
 
 from .. import clients, config
@@ -179,16 +180,30 @@ class Cluster:
                     self.resume(n)
             return self.up(out=out)
 
+    def _exited(self, node: int) -> bool:
+        if self._state(node) == "stopped":
+            raise LabError(f"Broker {node} exited during start-up.",
+                           hint=f"read its log with `labkit --backend {self.backend} logs {node}`.",
+                           log_tail=self.log_tail(node, 15))
+        return False
+
+    def wait_listening(self, nodes, timeout: float) -> None:
+        """Block until each of ``nodes`` answers on its port; fail at once if one stops again."""
+        end = time.monotonic() + timeout
+        for node in nodes:
+            wait_for(f"broker {node} to listen on port {self.port(node)}",
+                     lambda: not self._exited(node) and self._answers(node),
+                     max(0.0, end - time.monotonic()), 0.25,
+                     hint=f"`labkit --backend {self.backend} logs {node}` shows what it is doing.",
+                     on_timeout=lambda: self.log_tail(node, 10))
+
     def wait_registered(self, node: int, out, timeout: float) -> None:
-        """Block until broker ``node`` is in the cluster metadata; fail at once if it stops again."""
-        def listed() -> bool:
-            if self._state(node) == "stopped":
-                raise LabError(f"Broker {node} exited during start-up.",
-                               hint=f"read its log with `labkit --backend {self.backend} logs {node}`.",
-                               log_tail=self.log_tail(node, 15))
-            return node in ready.registered(admin)
+        """Block until broker ``node`` listens and the cluster metadata lists it (a broker killed a
+        moment ago is still listed until its session times out: listening comes first)."""
+        self.wait_listening([node], timeout)
         with clients.quiet_admin(self.bootstrap_servers) as admin:
-            wait_for(f"broker {node} to register", listed, timeout, 0.25,
+            wait_for(f"broker {node} to register", lambda: not self._exited(node)
+                     and node in ready.registered(admin), timeout, 0.25,
                      hint=f"`labkit --backend {self.backend} logs {node}` shows what it is doing.",
                      on_timeout=lambda: self.log_tail(node, 10))
         out.write(f"  broker {node} registered\n")

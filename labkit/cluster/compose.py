@@ -253,9 +253,10 @@ class ComposeCluster(Cluster):
         for n in down:
             if boxes[n] is not None:
                 self._call("start", n)
-        # Linux sees the containers' processes, so a broker that dies ends the wait at once
-        started = {n: pid for n in down if (pid := self.pid(n)) and Path(f"/proc/{pid}").exists()}
-        ready.wait_cluster(self, started, out, config.TIMEOUTS.up)  # registered, probe partition in sync
+        # docker's proxy accepts before Kafka listens, and a broker killed a moment ago is still
+        # registered: wait for Kafka itself on each port first, then for labkit's readiness
+        self.wait_listening(down, config.TIMEOUTS.up)
+        ready.wait_cluster(self, {}, out, config.TIMEOUTS.up)  # registered, probe partition in sync
         return self.status()
 
     def down(self, wipe: bool = False, out=sys.stderr) -> None:

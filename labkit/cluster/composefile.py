@@ -98,6 +98,11 @@ def port_env(port_base: int) -> dict[str, str]:
     return {f"LABKIT_PORT_{n}": str(config.client_port(n, port_base)) for n in config.NODES}
 
 
+def interpolate(text: str, env: dict) -> str:
+    """docker-compose.yml's ``${NAME:-default}`` as compose resolves it (unset or empty: default)."""
+    return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1)) or m.group(2), text)
+
+
 def compose_command(action: str, file: Path, wipe: bool = False, project_name: str = PROJECT,
                     services: list[str] | None = None) -> list[str]:
     """The ``docker compose`` command line for ``up`` or ``down``.

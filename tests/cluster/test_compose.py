@@ -233,13 +233,14 @@ def test_up_creates_missing_containers_and_starts_stopped_ones_itself(fake, monk
         return subprocess.CompletedProcess(cmd, 0, "", " Container kafka-lab-kafka-3-1  Started\n")
     cluster._run = run
     monkeypatch.setattr(cluster, "check_ports_free", lambda nodes: waits.append(("ports", nodes)))
+    monkeypatch.setattr(cluster, "wait_listening", lambda nodes, timeout: waits.append(("listening", nodes)))
     monkeypatch.setattr(ready, "wait_cluster", lambda c, started, out, timeout: waits.append(("ready", timeout)))
     out = io.StringIO()
     rows = cluster.up(out)
     assert calls == [compose.compose_command("up", FILE, project_name=compose.PROJECT, services=["kafka-3"])]
     assert calls[0][-5:] == ["up", "-d", "--no-recreate", "--no-deps", "kafka-3"] and "--wait" not in calls[0]
     assert boxes[1].calls == [("start", {})] and boxes[2].calls == [] and stranger.calls == []
-    assert waits == [("ports", [1, 3]), ("ready", config.TIMEOUTS.up)]
+    assert waits == [("ports", [1, 3]), ("listening", [1, 3]), ("ready", config.TIMEOUTS.up)]
     assert [r["state"] for r in rows] == ["running"] * 3
 
 

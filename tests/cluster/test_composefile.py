@@ -26,6 +26,12 @@ NODES = [compose.service(n) for n in config.NODES]
 
 @pytest.fixture(scope="module")
 def spec():
+    """docker-compose.yml as compose reads it with no LABKIT_* variables set (a learner's lab)."""
+    return yaml.safe_load(compose.interpolate(FILE.read_text(), {}))
+
+
+@pytest.fixture(scope="module")
+def raw_spec():
     return yaml.safe_load(FILE.read_text())
 
 
@@ -59,10 +65,12 @@ def test_three_nodes_with_the_lab_ids_and_one_project(spec):
         assert spec["services"][compose.service(n)]["hostname"] == compose.service(n)
 
 
-def test_image_is_the_pinned_kafka_release(spec):
+def test_image_is_the_pinned_kafka_release(raw_spec, spec):
+    assert compose.IMAGE == f"apache/kafka:{config.KAFKA_VERSION}"
     for name in NODES:
-        assert spec["services"][name]["image"] == f"${{LABKIT_KAFKA_IMAGE:-apache/kafka:{config.KAFKA_VERSION}}}"
-    ui = spec["services"]["kafka-ui"]["image"]
+        assert spec["services"][name]["image"] == compose.IMAGE
+        assert raw_spec["services"][name]["image"] == f"${{LABKIT_KAFKA_IMAGE:-apache/kafka:{config.KAFKA_VERSION}}}"
+    ui = raw_spec["services"]["kafka-ui"]["image"]
     assert ":" in ui and not ui.endswith(":latest")
 
 
@@ -94,19 +102,28 @@ def test_listener_maps_are_consistent(spec):
         assert advertised[inter] == (compose.service(n), bound[inter][1])
 
 
-def test_host_clients_get_local_modes_ports_on_127_0_0_1(spec):
-    """The advertised.listeners trap: what a host client is told must be what the host publishes."""
+@pytest.mark.parametrize("base", [config.DEFAULT_PORT_BASE, 17092])
+def test_host_clients_get_the_published_ports_on_127_0_0_1(base, monkeypatch):
+    """The advertised.listeners trap: what a host client is told must be what the host publishes,
+    for a learner's lab (9092-9094, no variables) and the suite's (LABKIT_PORT_1..3 = 17092-17094)."""
+    variables = {} if base == config.DEFAULT_PORT_BASE else compose.port_env(base)
+    spec = yaml.safe_load(compose.interpolate(FILE.read_text(), variables))
     for n in config.NODES:
         e = env(spec, n)
         bound, advertised = listeners(e["KAFKA_LISTENERS"]), listeners(e["KAFKA_ADVERTISED_LISTENERS"])
-        host_port = config.client_port(n, config.DEFAULT_PORT_BASE)
+        host_port = config.client_port(n, base)
         external = [name for name, (host, _) in advertised.items() if host == config.HOST]
         assert len(external) == 1
         assert advertised[external[0]] == (config.HOST, host_port)
         ports = [published(p) for p in spec["services"][compose.service(n)]["ports"]]
         assert ports == [(config.HOST, host_port, bound[external[0]][1])]
-    assert ComposeCluster().bootstrap_servers == \
-        config.bootstrap_servers(config.DEFAULT_PORT_BASE)
+    monkeypatch.delenv("LABKIT_PORT_BASE", raising=False)
+    given = None if base == config.DEFAULT_PORT_BASE else base  # None: LABKIT_PORT_BASE, unset here
+    assert ComposeCluster(port_base=given).bootstrap_servers == config.bootstrap_servers(base)
+
+
+def test_interpolation_follows_compose():
+    assert compose.interpolate("a ${X:-1} ${Y:-2}", {"X": "9", "Y": ""}) == "a 9 2"
 
 
 def test_every_published_port_binds_127_0_0_1_only(spec):
@@ -204,8 +221,11 @@ def test_operations_map_to_container_calls():
 
 
 def test_compose_commands():
-    up = compose.compose_command("up", FILE)
-    assert up == ["docker", "compose", "-f", str(FILE), "-p", "kafka-lab", "up", "-d", "--wait"]
+    up = compose.compose_command("up", FILE, services=["kafka-2"])
+    # never `--wait`: a container resumed a moment ago is "unhealthy" until its next probe
+    assert up == ["docker", "compose", "-f", str(FILE), "-p", "kafka-lab", "up", "-d", "--no-recreate",
+                  "--no-deps", "kafka-2"]
+    assert compose.compose_command("up", FILE, project_name="kafka-lab-test")[5] == "kafka-lab-test"
     down = compose.compose_command("down", FILE)
     assert down[-2:] == ["down", "--remove-orphans"] and "-v" not in down
     assert compose.compose_command("down", FILE, wipe=True)[-1] == "-v"
@@ -216,8 +236,12 @@ def test_docker_compose_config_accepts_the_file():
     reason = compose_cli_problem()
     if reason:
         pytest.skip(f"`docker compose config` not checked: {reason}")
+    import os
+
     base = ["docker", "compose", "-f", str(FILE)]
-    res = subprocess.run(base + ["config", "--format", "json"], capture_output=True, text=True, timeout=60)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LABKIT_")}
+    res = subprocess.run(base + ["config", "--format", "json"], capture_output=True, text=True,
+                         timeout=60, env=clean)
     assert res.returncode == 0, res.stderr
     model = json.loads(res.stdout)
     assert model["name"] == compose.PROJECT
@@ -233,6 +257,15 @@ def test_docker_compose_config_accepts_the_file():
     res = subprocess.run(base + ["--profile", "ui", "config", "--services"], capture_output=True,
                          text=True, timeout=60)
     assert sorted(res.stdout.split()) == sorted(NODES + ["kafka-ui"])
+    # the suite's ports: compose itself reads LABKIT_PORT_1..3, published and advertised alike
+    res = subprocess.run(base + ["-p", "kafka-lab-test", "config", "--format", "json"], capture_output=True,
+                         text=True, timeout=60, env={**clean, **compose.port_env(17092)})
+    model = json.loads(res.stdout)
+    assert model["name"] == "kafka-lab-test"
+    for n in config.NODES:
+        svc = model["services"][compose.service(n)]
+        assert [int(p["published"]) for p in svc["ports"]] == [17091 + n]
+        assert svc["environment"]["KAFKA_ADVERTISED_LISTENERS"].endswith(f"EXTERNAL://127.0.0.1:{17091 + n}")
 
 
 
