@@ -12,6 +12,7 @@ from confluent_kafka.admin import NewTopic, OffsetSpec
 
 from . import clients, config
 from .errors import LabError
+from .wait import wait_for
 
 POLL = 0.2
 
@@ -21,42 +22,62 @@ def _exists(admin, name: str) -> bool:
     return name in md.topics
 
 
-def delete_topic(admin, name: str, timeout: float = 30.0) -> None:
-    """Delete ``name`` if it exists and wait until the metadata no longer lists it."""
-    if not _exists(admin, name):
-        return
-    try:
-        admin.delete_topics([name], operation_timeout=timeout)[name].result(timeout=timeout)
-    except KafkaException as exc:
-        if "UNKNOWN_TOPIC" not in str(exc):
-            raise LabError(f"Deleting topic {name!r} failed: {exc}", hint="is the cluster healthy? "
-                           "`labkit status`.") from None
-    end = time.monotonic() + timeout
-    while _exists(admin, name):
-        if time.monotonic() > end:
-            raise LabError(f"Topic {name!r} was still listed {timeout:.0f} s after its deletion.",
-                           hint="a broker may be down; `labkit status` tells.")
-        time.sleep(POLL)
+# A controller moving (a broker just killed) makes these answers "not yet", never "no".
+TRANSIENT = ("_TIMED_OUT", "REQUEST_TIMED_OUT", "NOT_CONTROLLER", "_TRANSPORT", "_ALL_BROKERS_DOWN")
+ATTEMPT = 5.0  # seconds one request may take before it is sent again on fresh metadata
+
+
+def _transient(text: str) -> bool:
+    return any(code in text for code in TRANSIENT)
+
+
+def delete_topic(admin, name: str, timeout: float = 60.0) -> None:
+    """Delete ``name`` if it exists and wait until the metadata no longer lists it.
+
+    With a broker just killed, the KRaft controller may be moving: a request can then time out
+    although the deletion goes through, or wait on a controller that is gone (seen on Docker,
+    notebook 06). So it is sent again, after fresh metadata, until the topic has left the metadata.
+    """
+    def gone() -> bool:
+        if not _exists(admin, name):
+            return True
+        try:
+            admin.delete_topics([name], operation_timeout=ATTEMPT,
+                                request_timeout=ATTEMPT)[name].result(timeout=ATTEMPT + 5)
+        except KafkaException as exc:
+            if "UNKNOWN_TOPIC" not in str(exc) and not _transient(str(exc)):
+                raise LabError(f"Deleting topic {name!r} failed: {exc}", hint="is the cluster healthy? "
+                               "`labkit status`.") from None
+        return not _exists(admin, name)
+    wait_for(f"topic {name!r} to be deleted and leave the metadata", gone, timeout, POLL,
+             hint="a broker may be down; `labkit status` tells.", retry_on=(KafkaException,))
 
 
 def fresh_topic(admin, name: str, partitions: int = 3, replication_factor: int = 3,
-                config_: dict | None = None, timeout: float = 30.0) -> None:
+                config_: dict | None = None, timeout: float = 60.0) -> None:
     """(Re)create ``name`` empty, and return once every partition has a leader."""
     delete_topic(admin, name, timeout)
     new = NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
                    config={k: str(v) for k, v in (config_ or {}).items()})
-    end = time.monotonic() + timeout
-    while True:
+    unanswered = []  # requests that timed out: one may have created the topic after all
+
+    def created() -> bool:
         try:
-            clients.result(admin.create_topics([new], operation_timeout=timeout)[name],
-                           f"Creating topic {name!r}", timeout + 5)
-            break
+            clients.result(admin.create_topics([new], operation_timeout=ATTEMPT,
+                                               request_timeout=ATTEMPT)[name],
+                           f"Creating topic {name!r}", ATTEMPT + 5)
+            return True
         except LabError as exc:
-            # a topic just deleted can linger for a moment; anything else is the learner's to fix
-            if "TOPIC_ALREADY_EXISTS" not in exc.message or time.monotonic() > end:
-                raise
-            time.sleep(POLL)
-    wait_leaders(admin, name, partitions, max(1.0, end - time.monotonic()))
+            if "TOPIC_ALREADY_EXISTS" in exc.message:
+                # ours, if an earlier request went unanswered; else the old one still lingers
+                return bool(unanswered)
+            if _transient(exc.message) or "got no answer" in exc.message:
+                unanswered.append(exc)
+                return False
+            raise  # the learner's to fix: a bad setting, too few brokers, ...
+    wait_for(f"topic {name!r} to be created", created, timeout, POLL,
+             hint="a broker may be down; `labkit status` tells.")
+    wait_leaders(admin, name, partitions, timeout)
 
 
 def wait_leaders(admin, name: str, partitions: int, timeout: float) -> None:
