@@ -128,8 +128,8 @@ def check_safe_producer(lab, settings: dict, topic: str) -> str:
     if not isinstance(settings, dict):
         raise Wrong(f"settings is a {type(settings).__name__}; it should be a dict of producer settings.")
     if not settings:
-        raise Wrong("settings is empty: set acks and enable.idempotence yourself (the defaults "
-                    "differ between clients; notebook 03 has the table).")
+        raise Wrong("settings is empty: set acks and enable.idempotence yourself (defaults differ "
+                    "between clients: see notebook 03's table of defaults).")
     conf = {k.replace("_", "."): v for k, v in settings.items()}
     if "acks" not in conf and "request.required.acks" not in conf:
         raise Wrong("acks is not set: say which replicas must have a record before it counts as "
