@@ -11,7 +11,8 @@ from __future__ import annotations
 from confluent_kafka.admin import ConfigResource, ConfigSource
 
 from .. import clients, config
-from ..wait import until
+from ..errors import LabError
+from ..wait import until, wait_for
 from .verdict import Wrong, _topic, _verdict, read_all
 
 _NOT_GIVEN = object()
@@ -55,10 +56,22 @@ def _exists(lab, topic: str) -> bool:
 
 
 def _configs(lab, topic: str) -> dict:
-    """Each config entry of ``topic`` (value and source), as the brokers report it now."""
+    """Each config entry of ``topic`` (value and source), as the brokers report it.
+
+    The broker asked may not know a topic created a moment ago (UNKNOWN_TOPIC_OR_PART): ask
+    again, for a few seconds; any other error is the answer.
+    """
     admin = lab.admin()  # held until the answer is in: a dropped client cancels its requests
     res = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    return clients.result(admin.describe_configs([res])[res], f"Describing {topic!r}")
+
+    def ask():
+        try:
+            return clients.result(admin.describe_configs([res])[res], f"Describing {topic!r}")
+        except LabError as exc:
+            if "UNKNOWN_TOPIC_OR_PART" in exc.message:
+                return None
+            raise
+    return wait_for(f"the configs of {topic!r}", ask, timeout=10)
 
 
 @_verdict
