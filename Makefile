@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Jupyter refuses to run as root (containers, CI) unless told to.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test up down status bench clean compose-up compose-down
+.PHONY: setup lab test check engine up down status bench clean compose-up compose-down
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,17 @@ lab: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks $(ROOT_FLAG)
 
 # The suite runs its own cluster (.lab-test/, ports 19092-19094): a learner's lab is untouched.
+# Compose and browser tests skip, with their reason, where no engine or Chromium can be had.
 test: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+# The contributors' fast loop: the tests that need no broker restarts, and notebook 00.
+check: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "not slow and not engine and not browser" tests notebooks/00_kafka_and_the_lab_cluster.ipynb
+
+# A Docker engine, the compose plugin and the offline Kafka image for the compose tests (CI).
+engine: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/engine.sh
 
 up: setup
 	$(BIN)/labkit up

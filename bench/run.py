@@ -232,16 +232,16 @@ def report(results: dict) -> None:
 
 
 def readme_section(lines: list[str]) -> None:
-    """Put the latest figures into the README's benchmarks section (between its markers)."""
-    readme = ROOT / "README.md"
+    """Put the latest figures into docs/benchmarks.md (between its markers)."""
+    readme = ROOT / "docs" / "benchmarks.md"
     text = readme.read_text()
     start, end = "<!-- section: benchmarks (issue 8) -->\n", "<!-- end section: benchmarks -->"
     if start not in text or end not in text:
         return
     body = ["Reproduce with `make bench` (after `make test`; about 15 minutes). It runs its own cluster",
             "on ports 24092-24094 and writes `bench/results.json`, `bench/results.md` and this picture.",
-            "", *lines, "", "![Each figure as a share of its target](bench/results.png)",
-            "", "Where a target is missed, [bench/NOTES.md](bench/NOTES.md) says by how much, why, and what would close it.", ""]
+            "", *lines, "", "![Each figure as a share of its target](../bench/results.png)",
+            "", "Where a target is missed, [bench/NOTES.md](../bench/NOTES.md) says by how much, why, and what would close it.", ""]
     i, j = text.index(start) + len(start), text.index(end)
     readme.write_text(text[:i] + "\n".join(body) + text[j:])
 

@@ -1,7 +1,7 @@
 """The lab's broker settings: each one beside Kafka's default and the reason it differs.
 
 A lab cluster should fail over fast enough to watch and keep acknowledged writes safe, on a
-laptop. ``server_properties`` renders one node's ``server.properties``; the README's settings
+laptop. ``server_properties`` renders one node's ``server.properties``; docs/cluster.md's settings
 table is generated from ``LAB_SETTINGS`` (``python -m labkit.cluster.settings``), so the two never drift.
 Notebook 01 reads the live values back from the brokers.
 """
@@ -71,7 +71,7 @@ def server_properties(node: int, node_dir: Path, base: int) -> str:
         "log.dirs": str(node_dir / "data"),
     }
     lines = [f"# Written by labkit for node {node}; edits are overwritten at the next start.",
-             "# The lab settings and why: labkit/settings.py and the README."]
+             "# The lab settings and why: labkit/cluster/settings.py and docs/cluster.md."]
     lines += [f"{key}={value}" for key, value in {**structural, **lab_values()}.items()]
     return "\n".join(lines) + "\n"
 
