@@ -21,6 +21,8 @@ def _consume_and_commit(lab, group, topic, n, how="each"):
         if how in ("each", "off-by-one"):
             offset = msg.offset() + 1 if how == "each" else msg.offset()
             c.commit(offsets=[TopicPartition(topic, msg.partition(), offset)], asynchronous=False)
+        elif how == "each-async":
+            c.commit(message=msg)  # asynchronous, as learners often write it: close() sends them all
     if how == "once":
         c.commit(asynchronous=False)  # one manual commit of the position, at the end
     c.close()  # with auto-commit on, close() commits the position
@@ -35,6 +37,9 @@ def test_committed(lab, capsys):
         _consume_and_commit(lab, f"ex-right-{n}-{suffix}", topic, 10)
         assert exercises.check_committed(lab, f"ex-right-{n}-{suffix}", topic) is True
         assert verdict(capsys).startswith("✔ correct")
+    _consume_and_commit(lab, f"ex-async-{suffix}", topic, 10, how="each-async")
+    assert exercises.check_committed(lab, f"ex-async-{suffix}", topic) is True
+    assert verdict(capsys).startswith("✔ correct")
     _consume_and_commit(lab, f"ex-off-by-one-{suffix}", topic, 10, how="off-by-one")
     assert exercises.check_committed(lab, f"ex-off-by-one-{suffix}", topic) is False
     assert "commit offset + 1" in verdict(capsys)
