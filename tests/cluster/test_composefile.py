@@ -61,7 +61,7 @@ def test_three_nodes_with_the_lab_ids_and_one_project(spec):
 
 def test_image_is_the_pinned_kafka_release(spec):
     for name in NODES:
-        assert spec["services"][name]["image"] == f"apache/kafka:{config.KAFKA_VERSION}"
+        assert spec["services"][name]["image"] == f"${{LABKIT_KAFKA_IMAGE:-apache/kafka:{config.KAFKA_VERSION}}}"
     ui = spec["services"]["kafka-ui"]["image"]
     assert ":" in ui and not ui.endswith(":latest")
 
