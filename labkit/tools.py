@@ -29,6 +29,10 @@ TOOLS = {
     "kafka-get-offsets": "org.apache.kafka.tools.GetOffsetShell",
     "kafka-storage": "kafka.tools.StorageTool",
     "kafka-server-start": "kafka.Kafka",
+    # Kafka 4's share groups (KIP-932, notebook 05) and the feature levels that switch them on.
+    "kafka-share-groups": "org.apache.kafka.tools.consumer.group.ShareGroupCommand",
+    "kafka-console-share-consumer": "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
+    "kafka-features": "org.apache.kafka.tools.FeatureCommand",
 }
 # Throughput tools need the optimising compiler; the rest start faster without it.
 FULL_SPEED = {"kafka-producer-perf-test", "kafka-consumer-perf-test", "kafka-server-start"}

@@ -175,7 +175,12 @@ class Inspector:
 
     @_recycled_on_failure
     def groups(self) -> pd.DataFrame:
-        """One row per consumer group: state, type, members, assignor, coordinator."""
+        """One row per consumer group: state, type, members, assignor, coordinator (notebook 05).
+
+        ``type`` is the group's protocol: ``classic`` (members assign partitions themselves) or
+        ``consumer`` (KIP-848: the broker assigns). Share groups (KIP-932) are not consumer groups
+        and are not listed; Kafka's ``kafka-share-groups`` tool lists them.
+        """
         clients.require_cluster(self.cluster.bootstrap_servers)
         listing = clients.result(self.admin.list_consumer_groups(request_timeout=config.TIMEOUTS.request),
                                  "Listing consumer groups")
@@ -189,7 +194,13 @@ class Inspector:
         return pd.DataFrame(rows, columns=["group", "state", "type", "members", "assignor", "coordinator"])
 
     def lag(self, group: str) -> pd.DataFrame:
-        """Per partition: owner (client id), committed, end, lag; no commit: lag = end - low."""
+        """Per partition: owner (client id), committed, end, lag (notebooks 04 and 05).
+
+        Like ``kafka-consumer-groups --describe``, the table lists only the partitions the group
+        has committed or a member owns: a partition it never touched is not a row, however many
+        records wait there. lag = end - committed; a partition owned but never committed counts
+        from the low watermark (end - low), where the tool prints "-".
+        """
         return self.lag_many([group])
 
     @_recycled_on_failure

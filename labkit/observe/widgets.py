@@ -3,9 +3,11 @@
 ``lab.dashboard("orders", group="billing")`` shows the topic's brokers x partitions grid and the
 group's lag over time, redrawn every few seconds by a background thread (``labkit.observe.liveplots``
 redraws only what changed, so a refresh costs milliseconds, not seconds), with buttons to kill,
-stop, start, pause and resume each broker. The thread only sets widget values (PNG bytes of the
-figures, HTML text), never writes into an Output with ``with out:``, so the kernel stays free for
-the learner's next cell. Broker buttons run their action on a worker thread for the same reason.
+stop, start, pause and resume each broker (only those that fit its state are enabled: a dead
+broker's kill is greyed out, its start stands out). The pictures stack and shrink to the notebook
+column; each broker's state is a line of text too. The thread only sets widget values (PNG bytes
+of the figures, HTML text), never writes into an Output with ``with out:``, so the kernel stays
+free for the learner's next cell. Broker buttons run their action on a worker thread for the same reason.
 ``dash.stop()`` (or the dashboard's own stop button) ends the refreshing; it also ends by itself
 after ``duration`` seconds. With no live front end (nbval, nbconvert, a script) it draws one
 static snapshot and returns. ``mode="live"`` or ``"static"`` (or ``LABKIT_DASHBOARD``) forces one.
@@ -41,6 +43,16 @@ def live_frontend() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def grid_text(grid: pd.DataFrame) -> str:
+    """The grid picture in words, shown under it: for readers of text (and a browser test)."""
+    leaders = grid.loc[grid["role"] == "leader", "broker"].value_counts().sort_index()
+    offline = sorted(set(grid.loc[grid["role"] == "offline", "partition"]))
+    dead = sorted(set(grid.loc[~grid["broker_alive"].astype(bool), "broker"]))
+    listed = ", ".join(map(str, offline)) if len(offline) <= 10 else f"{len(offline)} of them"
+    return (f"leaders: {', '.join(f'broker {b} leads {n}' for b, n in leaders.items()) or 'none'}; "
+            f"offline partitions: {listed or 'none'}; dead brokers: {', '.join(map(str, dead)) or 'none'}")
 
 
 class Dashboard:
@@ -110,24 +122,52 @@ class Dashboard:
 
     # ---- live mode ------------------------------------------------------------------------
     def _build(self) -> None:
+        """The widgets, with stable CSS classes (``labkit-dashboard``, ``labkit-broker-2``,
+        ``labkit-kill`` ...) so a browser test can find them; each broker's state is text too."""
         import ipywidgets as w
-        self.grid_img = w.Image(format="png", layout=w.Layout(max_width="100%"))
-        self.lag_img = w.Image(format="png", layout=w.Layout(max_width="100%"))
-        self.status = w.HTML("starting ...")
-        self.broker_labels = {n: w.HTML(f"broker {n}") for n in config.NODES}
+        # pictures one above the other, each at most the column's width (height follows):
+        # side by side they needed about 1170 px and a notebook column at 1280 px has about 850
+        fit = dict(width="auto", height="auto", max_width="100%")
+        self.grid_img = w.Image(format="png", layout=w.Layout(**fit)).add_class("labkit-grid")
+        self.grid_words = w.HTML().add_class("labkit-grid-words")
+        self.lag_img = w.Image(format="png", layout=w.Layout(**fit)).add_class("labkit-lag")
+        self.status = w.HTML("starting ...").add_class("labkit-status")
+        self.broker_labels = {n: w.HTML(f"<code>broker {n}: ?</code>", layout=w.Layout(width="190px"))
+                              .add_class("labkit-broker-state") for n in config.NODES}  # buttons align
+        self.buttons: dict = {}
         rows = []
         for n in config.NODES:
-            buttons = []
+            self.buttons[n] = {}
             for action in ACTIONS:
                 b = w.Button(description=action, layout=w.Layout(width="70px"),
-                             button_style="danger" if action == "kill" else "")
+                             button_style="danger" if action == "kill" else "").add_class(f"labkit-{action}")
                 b.on_click(lambda _b, n=n, action=action: self.act(n, action))
-                buttons.append(b)
-            rows.append(w.HBox([self.broker_labels[n], *buttons]))
-        stop = w.Button(description="stop dashboard", icon="stop")
+                self.buttons[n][action] = b
+            rows.append(w.HBox([self.broker_labels[n], *self.buttons[n].values()],
+                               layout=w.Layout(flex_flow="row wrap", align_items="center"))
+                        .add_class("labkit-broker").add_class(f"labkit-broker-{n}"))
+        stop = w.Button(description="stop dashboard", icon="stop").add_class("labkit-stop-dashboard")
         stop.on_click(lambda _b: self.stop(wait=False))
-        pictures = [self.grid_img] + ([self.lag_img] if self.group else [])
-        self.view = w.VBox([w.HBox(pictures), *rows, w.HBox([stop, self.status])])
+        pictures = [self.grid_img, self.grid_words] + ([self.lag_img] if self.group else [])
+        self.view = w.VBox([w.VBox(pictures, layout=w.Layout(align_items="flex-start")), *rows,
+                            w.HBox([stop, self.status], layout=w.Layout(flex_flow="row wrap"))],
+                           layout=w.Layout(max_width="100%")).add_class("labkit-dashboard")
+
+    def _show_brokers(self) -> None:
+        """Each broker's state as text, and only the buttons that make sense in it."""
+        for row in self.brokers.itertuples():
+            self.broker_labels[row.id].value = (
+                f"<code>broker {row.id}: {row.state:<8}{' ctl' if row.is_controller else ''}"
+                f"{'' if row.alive else ' DEAD'}</code>")
+            running, paused = row.state == "running", row.state == "paused"
+            b = self.buttons[row.id]
+            b["kill"].disabled = not (running or paused)
+            b["stop"].disabled = not running  # a paused JVM would not hear SIGTERM: resume first
+            b["pause"].disabled = not running
+            b["start"].disabled = running or paused
+            b["start"].button_style = "" if b["start"].disabled else "success"
+            b["resume"].disabled = not paused
+            b["resume"].button_style = "warning" if paused else ""
 
     def act(self, node: int, action: str) -> None:
         """Run a broker action (button click) on a worker thread; its result shows in the status."""
@@ -159,13 +199,11 @@ class Dashboard:
                 # widget shows, so a refresh that failed halfway is caught up by the next one
                 if self.shown_grid is None or not self.shown_grid.equals(grid):
                     self.grid_img.value = self.grid.png()
+                    self.grid_words.value = f"<small>{grid_text(grid)}</small>"
                     self.shown_grid = grid
                 if self.lag is not None:
                     self.lag_img.value = self.lag.png()
-                for row in self.brokers.itertuples():
-                    self.broker_labels[row.id].value = (
-                        f"<code>broker {row.id}: {row.state:<8}{' ctl' if row.is_controller else ''}"
-                        f"{'' if row.alive else ' DEAD'}</code>")
+                self._show_brokers()
                 if not self._busy.locked():
                     self.status.value = (f"refreshed {pd.Timestamp.now():%H:%M:%S} "
                                          f"in {time.perf_counter() - t0:.2f} s")

@@ -8,8 +8,9 @@ from labkit import lessons as exercises
 from helpers import produce, settle, verdict
 
 
-def _consume_and_commit(lab, group, topic, n, plus_one=True):
-    c = lab.consumer(group, auto_offset_reset="earliest", enable_auto_commit=False)
+def _consume_and_commit(lab, group, topic, n, how="each"):
+    """Read n records of ``topic`` in ``group`` and commit them the way ``how`` says."""
+    c = lab.consumer(group, auto_offset_reset="earliest", enable_auto_commit=how == "auto")
     c.subscribe([topic])
     got, deadline = 0, time.monotonic() + 30
     while got < n and time.monotonic() < deadline:
@@ -17,9 +18,14 @@ def _consume_and_commit(lab, group, topic, n, plus_one=True):
         if msg is None or msg.error():
             continue
         got += 1
-        offset = msg.offset() + 1 if plus_one else msg.offset()
-        c.commit(offsets=[TopicPartition(topic, msg.partition(), offset)], asynchronous=False)
-    c.close()
+        if how in ("each", "off-by-one"):
+            offset = msg.offset() + 1 if how == "each" else msg.offset()
+            c.commit(offsets=[TopicPartition(topic, msg.partition(), offset)], asynchronous=False)
+        elif how == "each-async":
+            c.commit(message=msg)  # asynchronous, as learners often write it: close() sends them all
+    if how == "once":
+        c.commit(asynchronous=False)  # one manual commit of the position, at the end
+    c.close()  # with auto-commit on, close() commits the position
     assert got == n
 
 
@@ -27,14 +33,44 @@ def test_committed(lab, capsys):
     topic = lab.fresh_topic("ex-commit", partitions=2)
     produce(lab, topic, [(f"k{i}", str(i)) for i in range(10)])
     suffix = time.time_ns()
-    _consume_and_commit(lab, f"ex-right-{suffix}", topic, 10)
-    assert exercises.check_committed(lab, f"ex-right-{suffix}", topic) is True
+    for n in range(3):  # three names: three partitions of __consumer_offsets hold the commits
+        _consume_and_commit(lab, f"ex-right-{n}-{suffix}", topic, 10)
+        assert exercises.check_committed(lab, f"ex-right-{n}-{suffix}", topic) is True
+        assert verdict(capsys).startswith("✔ correct")
+    _consume_and_commit(lab, f"ex-async-{suffix}", topic, 10, how="each-async")
+    assert exercises.check_committed(lab, f"ex-async-{suffix}", topic) is True
     assert verdict(capsys).startswith("✔ correct")
-    _consume_and_commit(lab, f"ex-off-by-one-{suffix}", topic, 10, plus_one=False)
+    _consume_and_commit(lab, f"ex-off-by-one-{suffix}", topic, 10, how="off-by-one")
     assert exercises.check_committed(lab, f"ex-off-by-one-{suffix}", topic) is False
     assert "commit offset + 1" in verdict(capsys)
     assert exercises.check_committed(lab, f"ex-never-{suffix}", topic) is False
     assert "no committed offset" in verdict(capsys)
+    _consume_and_commit(lab, f"ex-partial-{suffix}", topic, 4)
+    assert exercises.check_committed(lab, f"ex-partial-{suffix}", topic) is False
+    assert "read and commit every record" in verdict(capsys)
+
+
+def test_committed_tells_manual_commits_from_auto_commit(lab, capsys):
+    """The end state of auto-commit (or one commit at the end) equals the right answer's: the
+    check tells them apart by the commits the group made, read from __consumer_offsets."""
+    topic = lab.fresh_topic("ex-commit-auto", partitions=2)
+    produce(lab, topic, [(f"k{i}", str(i)) for i in range(10)])
+    suffix = time.time_ns()
+    for how in ("auto", "once"):
+        group = f"ex-{how}-{suffix}"
+        _consume_and_commit(lab, group, topic, 10, how=how)
+        ends = {p: lab.lag(group).set_index("partition").loc[p, "end"] for p in (0, 1)}
+        assert lab.lag(group)["committed"].tolist() == list(ends.values())  # the end state is right
+        assert exercises.check_committed(lab, group, topic) is False
+        assert "commit(s) for" in verdict(capsys)
+
+
+def test_commit_log_lists_every_commit_in_order(lab):
+    topic = lab.fresh_topic("ex-commit-log", partitions=1)
+    produce(lab, topic, [(None, str(i)) for i in range(5)])
+    group = f"ex-log-{time.time_ns()}"
+    _consume_and_commit(lab, group, topic, 5)
+    assert exercises.consuming.commit_log(lab, group) == {(topic, 0): [1, 2, 3, 4, 5]}
 
 
 def test_one_partition_each(lab, capsys):

@@ -153,3 +153,40 @@ def test_killed_broker_shows_dead_and_loses_leaderships(healthy_lab, topic):
     assert all(victim not in isr for isr in parts["isr"])
     assert parts["under_replicated"].all()
     assert lab.brokers().set_index("id").loc[victim, "leaders"] == 0
+
+
+def test_lag_lists_only_partitions_committed_or_owned(lab, topic):
+    """An empty group that committed one partition: lab.lag and the tool both show that one row,
+    although the topic's other partitions hold unread records (notebook 04 says so)."""
+    from confluent_kafka import TopicPartition
+    group = f"inspect-one-commit-{time.time_ns()}"
+    c = lab.consumer(group, enable_auto_commit=False)
+    c.commit(offsets=[TopicPartition(topic, 1, 4)], asynchronous=False)  # no subscribe: no member
+    c.close()
+    lag = lab.lag(group)
+    described = table(tool(lab, "kafka-consumer-groups", "--describe", "--group", group), "GROUP")
+    assert lag["partition"].tolist() == [int(r["PARTITION"]) for r in described] == [1]
+    assert lag["lag"].tolist() == [int(described[0]["LAG"])] == [6]
+
+
+def test_groups_show_each_groups_protocol(lab, topic):
+    """lab.groups()["type"] tells a classic group from a KIP-848 consumer group (notebook 05)."""
+    from confluent_kafka import Consumer
+    suffix = time.time_ns()
+    classic = lab.consumer(f"inspect-classic-{suffix}")
+    # built directly: the lab's consumer sets session.timeout.ms, which group.protocol=consumer refuses
+    modern = Consumer({"bootstrap.servers": lab.bootstrap_servers, "group.id": f"inspect-kip848-{suffix}",
+                       "group.protocol": "consumer"})
+    try:
+        for c in (classic, modern):
+            c.subscribe([topic])
+        end = time.monotonic() + 60
+        while not (classic.assignment() and modern.assignment()) and time.monotonic() < end:
+            classic.poll(0.2)
+            modern.poll(0.2)
+        types = lab.groups().set_index("group")["type"]
+    finally:
+        classic.close()
+        modern.close()
+    assert types[f"inspect-classic-{suffix}"] == "classic"
+    assert types[f"inspect-kip848-{suffix}"] == "consumer"

@@ -1,6 +1,7 @@
 """The dashboard: a static snapshot without a front end, live refreshing with working broker
 buttons, and no thread or process left behind (also when the kernel running it is killed)."""
 import os
+import re
 import signal
 import sys
 import threading
@@ -13,7 +14,7 @@ from confluent_kafka import TopicPartition
 from labkit import LabError
 
 from labkit.cluster import procs
-from labkit.observe.widgets import Dashboard, live_frontend
+from labkit.observe.widgets import Dashboard, grid_text, live_frontend
 
 TOPIC = "widgets-demo"
 GROUP = "widgets-readers"
@@ -56,6 +57,9 @@ def test_snapshot_mode_headless(lab, topic, capsys):
     assert "static snapshot" in repr(d)
     grid = d.figures["grid"].data
     assert (grid["role"] == "leader").sum() == 3
+    text = grid_text(grid)  # the picture in words, the line under the live grid
+    assert text.endswith("offline partitions: none; dead brokers: none"), text
+    assert text.startswith("leaders: broker ") and sum(int(x) for x in re.findall(r"leads (\d+)", text)) == 3
     lag = d.figures["lag"].status.set_index("partition")["lag"].to_dict()
     assert lag == {0: 6}  # the group knows only the partition it committed
     assert "leader" in capsys.readouterr().out  # a script sees the grid as a table
@@ -73,13 +77,41 @@ def test_live_mode_refreshes_and_buttons_work(healthy_lab, topic):
         d.act(3, "pause")
         wait_for(lambda: lab.cluster.status()[2]["state"] == "paused", 10, "broker 3 to pause")
         wait_for(lambda: "paused" in d.broker_labels[3].value, 30, "the label to say paused")
+        wait_for(lambda: "dead brokers: 3" in d.grid_words.value, 30, "the grid's words to say so")
+        paused = d.buttons[3]
+        assert paused["pause"].disabled and paused["stop"].disabled and paused["start"].disabled
+        assert not paused["resume"].disabled and paused["resume"].button_style == "warning"
+        assert not paused["kill"].disabled  # SIGKILL still ends a stopped JVM
+        assert not d.buttons[1]["pause"].disabled and d.buttons[1]["resume"].disabled
         wait_for(lambda: not d._busy.locked(), 10, "the action to finish")
         d.act(3, "resume")
         wait_for(lambda: lab.cluster.status()[2]["state"] == "running", 10, "broker 3 to resume")
+        wait_for(lambda: d.buttons[3]["resume"].disabled and not d.buttons[3]["pause"].disabled,
+                 30, "broker 3's buttons to follow")
+        assert d.buttons[3]["resume"].button_style == "" and d.buttons[3]["start"].disabled
     finally:
         d.stop()
     assert not d.running and d.status.value == "dashboard stopped"
     wait_for(lambda: not labkit_threads(), 15, "labkit threads to end")
+
+
+def test_widgets_carry_classes_a_browser_can_find(lab, topic):
+    """tests/browser reads the dashboard from the page by these classes; the pictures stack."""
+    d = Dashboard(lab, topic, group=GROUP, mode="live")
+    d._build()  # the widgets, without displaying them or refreshing
+    assert "labkit-dashboard" in d.view._dom_classes
+    pictures, *rows, bottom = d.view.children
+    grid, words, lag = pictures.children
+    assert [x._dom_classes[0] for x in (grid, words, lag)] == ["labkit-grid", "labkit-grid-words", "labkit-lag"]
+    assert grid.layout.max_width == lag.layout.max_width == "100%"
+    for n, row in zip((1, 2, 3), rows):
+        assert f"labkit-broker-{n}" in row._dom_classes
+        label, *buttons = row.children
+        assert "labkit-broker-state" in label._dom_classes
+        assert [b._dom_classes[0] for b in buttons] == [f"labkit-{a}" for a in ("kill", "stop", "start",
+                                                                                  "pause", "resume")]
+    assert "labkit-stop-dashboard" in bottom.children[0]._dom_classes
+    assert "labkit-status" in bottom.children[1]._dom_classes
 
 
 def test_a_refresh_that_fails_halfway_is_caught_up(lab, topic):
