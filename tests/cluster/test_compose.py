@@ -364,6 +364,19 @@ def test_each_broker_paused_killed_stopped_and_back(healthy_compose, node):
 
 
 @pytest.mark.engine
+def test_each_backend_refuses_the_ports_the_other_holds(compose_cluster, tmp_path):
+    """Local mode on the compose cluster's ports: a LabError that names the compose cluster, at once."""
+    from labkit.cluster.local import LocalCluster
+
+    local = LocalCluster(state_dir=tmp_path / "lab", port_base=compose_cluster.port_base)
+    t0 = time.monotonic()
+    with pytest.raises(LabError, match=f"Port {compose_cluster.port_base} for broker 1 is already taken "
+                                       "by pid [0-9]+: .*docker-proxy") as err:
+        local.up(io.StringIO())
+    assert "labkit --backend compose down" in err.value.hint and time.monotonic() - t0 < 30
+
+
+@pytest.mark.engine
 def test_topic_deletion_with_the_controller_killed(healthy_compose):
     """Seen in notebook 06 on compose: deleting a topic while a broker (here the active KRaft
     controller, the hardest case) is down timed out. It must work as in local mode."""

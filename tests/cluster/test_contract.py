@@ -14,8 +14,7 @@ from labkit.cluster import ready
 from labkit.errors import LabError
 from labkit.lab import Lab
 
-BACKENDS = [pytest.param("local", marks=pytest.mark.slow),
-            pytest.param("compose", marks=[pytest.mark.engine, pytest.mark.slow])]
+BACKENDS = ["local", pytest.param("compose", marks=pytest.mark.engine)]
 ROW = {"broker": int, "state": str, "pid": (int, type(None)), "port": int, "answers": bool,
        "controller": bool}
 
@@ -65,6 +64,7 @@ def test_unknown_brokers_are_lab_errors(cluster, verb):
         assert "labkit status" in err.value.hint
 
 
+@pytest.mark.slow
 def test_kill_then_start(cluster):
     victim = next(n for n in config.NODES if n != cluster.active_controller())
     assert cluster.kill(victim) == f"broker {victim} killed (SIGKILL)"
@@ -85,6 +85,7 @@ def test_kill_then_start(cluster):
     assert cluster.status()[victim - 1]["state"] == "running"
 
 
+@pytest.mark.slow
 def test_pause_and_resume(cluster):
     victim = config.NODES[-1]
     said = cluster.pause(victim)
