@@ -155,7 +155,7 @@ class Cluster:
     def _pause_or_resume(self, node, verb: str, wanted: str) -> str:
         node = self.check_node(node)
         with self._lock(f"{verb} {node}"):
-            state = self._state(node)
+            state = self._state(node) if self._present(node) else "stopped"
             if state == "stopped":
                 raise LabError(f"Broker {node} is not running, so it cannot be {self.WORDS[verb]}.",
                                hint=f"start it with `labkit start {node}` (lab.start_broker({node})).")

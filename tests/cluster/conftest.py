@@ -79,6 +79,12 @@ def healthy_compose(compose_cluster):
     compose_cluster.heal(out=io.StringIO())
 
 
+@pytest.fixture
+def timings() -> dict:
+    """Where an engine test records a duration worth reporting (printed at the end)."""
+    return TIMINGS
+
+
 @pytest.fixture(autouse=True)
 def _time_engine_tests(request):
     t0 = time.monotonic()
