@@ -167,7 +167,7 @@ def test_port_taken_names_port_and_owner(tmp_path):
 @pytest.mark.slow
 def test_broker_exiting_during_start_reports_its_log(tmp_path, monkeypatch):
     cluster = _other_cluster(tmp_path)
-    monkeypatch.setattr(config, "BROKER_HEAP", "-Xms4m -Xmx2m")  # the JVM refuses to start
+    monkeypatch.setenv("LABKIT_BROKER_HEAP", "-Xms4m -Xmx2m")  # the JVM refuses to start
     with pytest.raises(LabError) as err:
         cluster.up(out=io.StringIO())
     assert "exited during start-up" in err.value.message
