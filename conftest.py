@@ -6,7 +6,10 @@ from LABKIT_TEST_PORT_BASE or 19092, backend from LABKIT_TEST_BACKEND or local) 
 it creates as the test suite's (LABKIT_OWNER). nbval kernels inherit these variables, so
 notebooks find the same cluster. The session stops its cluster at the end, and at the start stops
 brokers a hard-killed earlier session left behind (the folder's marker says they are the suite's).
+Sessions running at once (two targeted test files) share the cluster: each holds a shared lock on
+.lab-test/.sessions, and only a session that is alone stops or wipes it.
 """
+import fcntl
 import os
 import pathlib
 
@@ -48,14 +51,33 @@ def _suite_cluster():
     return LocalCluster(state_dir=STATE_DIR)
 
 
+_SESSIONS: list = []  # this session's open lock file
+
+
+def _alone(exclusive_then_shared: bool) -> bool:
+    """True when no other test session runs in this repo (the kernel drops a killed one's lock)."""
+    if not _SESSIONS:
+        STATE_DIR.parent.mkdir(parents=True, exist_ok=True)
+        _SESSIONS.append(open(STATE_DIR.parent / ".sessions", "a"))
+    fd = _SESSIONS[0].fileno()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        alone = True
+    except BlockingIOError:
+        alone = False
+    if exclusive_then_shared:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # from now on this session counts as running
+    return alone
+
+
 def pytest_sessionstart(session):
-    # brokers running here now were left by a session that was killed: they are the suite's
+    # brokers running here while no session runs were left by a killed session: the suite's
     cluster = _suite_cluster()
-    if cluster is not None and any(cluster.pid(n) for n in (1, 2, 3)):
+    if _alone(True) and cluster is not None and any(cluster.pid(n) for n in (1, 2, 3)):
         cluster.down(out=open(os.devnull, "w"))
 
 
 def pytest_sessionfinish(session, exitstatus):
     cluster = _suite_cluster()
-    if cluster is not None and STATE_DIR.exists():
+    if _alone(False) and cluster is not None and STATE_DIR.exists():
         cluster.down(wipe=True, out=open(os.devnull, "w"))

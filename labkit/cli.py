@@ -42,7 +42,7 @@ def _status(cluster) -> int:
 
 def _chaos(cluster, args) -> int:
     """Failover trials as a table, ending with the one summary line (labkit.chaos)."""
-    from .chaos import workload as failover
+    from . import chaos as failover
     from .lab import Lab
 
     print(failover.table_header(), flush=True)

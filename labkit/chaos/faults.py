@@ -17,6 +17,7 @@ from confluent_kafka import ElectionType, TopicPartition
 
 from .. import config
 from ..errors import LabError
+from ..wait import wait_for
 
 FAULTS = ("kill", "stop", "pause", "bounce")
 POLL = 0.2
@@ -71,17 +72,13 @@ class Schedule(threading.Thread):
 
     # ---- waits on real conditions -------------------------------------------------------
     def _until(self, what: str, cond, timeout: float = WAIT):
-        end = time.monotonic() + timeout
-        while not self.stop_requested.is_set():
-            value = cond()
-            if value:
-                return value
-            if time.monotonic() > end:
-                raise LabError(f"Chaos trial: no {what} within {timeout:.0f} s.",
-                               hint="the cluster may be overloaded or unhealthy; `labkit status` "
-                                    "tells, `labkit up` heals it.")
-            time.sleep(POLL)
-        raise LabError("Chaos trial stopped.", hint="the producer ended the trial early.")
+        def met():
+            if self.stop_requested.is_set():
+                raise LabError("Chaos trial stopped.", hint="the producer ended the trial early.")
+            return cond()
+        return wait_for(f"{what} (chaos trial)", met, timeout, POLL,
+                        hint="the cluster may be overloaded or unhealthy; `labkit status` tells, "
+                             "`labkit up` heals it.")
 
     def _fresh_acks(self, n: int, parts=None, timeout: float = WAIT) -> None:
         start = self.acks.count(parts)

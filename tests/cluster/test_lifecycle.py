@@ -273,8 +273,9 @@ def test_sigterm_mid_up_leaves_no_cluster_and_says_so(spare):
 
 @pytest.mark.slow
 @pytest.mark.timeout(600, func_only=True)
-def test_a_killed_sessions_brokers_are_stopped_by_the_next_session(spare, monkeypatch):
-    import conftest as root_conftest
+def test_a_killed_sessions_brokers_are_stopped_by_the_next_session(spare, monkeypatch, request):
+    root_conftest = next(m for m in request.config.pluginmanager.get_plugins()
+                         if getattr(m, "__file__", None) == str(ROOT / "conftest.py"))
     proc = labkit("up", cluster=spare)
     pids = wait_for("all brokers to start", lambda: all(spare.pid(n) for n in config.NODES) and
                     [spare.pid(n) for n in config.NODES], 240, 0.1)
