@@ -4,7 +4,9 @@ Never a hang, never a raw stack trace, never lost data. Cases that need a cluste
 start a throwaway one in pytest's tmp_path on ports derived from LABKIT_PORT_BASE (one at a time,
 and stopped whatever happens). Issue 2's basics (port taken for `up`, `kill 7`, a broker exiting
 during start, stale pid files, Java/Maven missing, a partial jar cache) live in cluster/test_local.py,
-test_fetch.py and test_clients.py; this file does not repeat them.
+test_fetch.py and test_clients.py; issue 14's (two `up` at once, `up` during `down`, a node folder
+deleted by hand, a full disk, SIGTERM mid-`up`) in cluster/test_lifecycle.py; this file does not
+repeat them.
 """
 import io
 import json

@@ -40,6 +40,9 @@ def running(cluster) -> int | None:
 
 def start(cluster, minutes: float, out) -> None:
     """(Re)start the watchdog with ``minutes``; it runs in its own session, like the brokers."""
+    pid = running(cluster)
+    if pid and procs.argv(pid)[-1:] == [str(minutes)]:
+        return  # already watching with this limit (every `heal` calls `up`)
     stop(cluster)
     with open(cluster.state_dir / LOG_FILE, "ab") as log:
         proc = subprocess.Popen(_argv(cluster, minutes), stdout=log, stderr=subprocess.STDOUT,

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -122,26 +121,10 @@ class LocalCluster:
 
     def _format(self, nodes: list[int], cluster_id: str) -> None:
         """Format each node's log dir with the shared cluster id (Kafka's storage tool), in parallel."""
-        def one(node: int) -> None:
-            ndir = self.node_dir(node)
-            try:
-                (ndir / "data").mkdir(parents=True, exist_ok=True)
-                write_atomic(self._props(node), server_properties(node, ndir, self.port_base))
-            except OSError as exc:
-                raise os_error(exc, ndir) from None
-            cmd = fetch.java_command("kafka.tools.StorageTool",
-                                     ["format", "-t", cluster_id, "-c", str(self._props(node))])
-            try:
-                res = subprocess.run(cmd, capture_output=True, text=True, timeout=config.TIMEOUTS.format)
-            except subprocess.TimeoutExpired:
-                raise LabError(f"Formatting broker {node}'s storage took over "
-                               f"{config.TIMEOUTS.format:.0f} s.", hint="is the machine overloaded?") from None
-            if res.returncode != 0:
-                raise LabError(f"Kafka's storage tool could not format broker {node}'s log dir.",
-                               hint=f"check that {ndir} is writable and has free space (`df -h {ndir}`).",
-                               log_tail="\n".join((res.stdout + res.stderr).splitlines()[-10:]))
-        with ThreadPoolExecutor(len(nodes)) as pool:
-            list(pool.map(one, nodes))
+        def props(node: int) -> Path:
+            write_atomic(self._props(node), server_properties(node, self.node_dir(node), self.port_base))
+            return self._props(node)
+        storage.format_nodes(self.state_dir, nodes, cluster_id, props)
 
     def _ensure_formatted(self, running: set[int], out) -> None:
         """Format what needs it and nothing else (see ``storage.plan``)."""

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import config
 from ..errors import LabError
+from . import fetch
 from .lock import os_error, write_atomic
 
 STATE_FILE = "cluster.json"
@@ -142,3 +145,29 @@ def plan(state_dir: Path, port_base: int, running: set[int], new_id, out) -> tup
             raise LabError(f"Broker {n}'s data in {state_dir / f'node-{n}'} has no meta.properties.",
                            hint=WIPE_HINT)
     return state["cluster_id"], need
+
+
+def format_nodes(state_dir: Path, nodes: list[int], cluster_id: str, props) -> None:
+    """Run Kafka's storage tool on each of ``nodes`` with ``cluster_id``, in parallel.
+
+    ``props(node)`` writes that node's server.properties and returns its path.
+    """
+    def one(node: int) -> None:
+        ndir = state_dir / f"node-{node}"
+        try:
+            (ndir / "data").mkdir(parents=True, exist_ok=True)
+            path = props(node)
+        except OSError as exc:
+            raise os_error(exc, ndir) from None
+        cmd = fetch.java_command("kafka.tools.StorageTool", ["format", "-t", cluster_id, "-c", str(path)])
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=config.TIMEOUTS.format)
+        except subprocess.TimeoutExpired:
+            raise LabError(f"Formatting broker {node}'s storage took over "
+                           f"{config.TIMEOUTS.format:.0f} s.", hint="is the machine overloaded?") from None
+        if res.returncode != 0:
+            raise LabError(f"Kafka's storage tool could not format broker {node}'s log dir.",
+                           hint=f"check that {ndir} is writable and has free space (`df -h {ndir}`).",
+                           log_tail="\n".join((res.stdout + res.stderr).splitlines()[-10:]))
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        list(pool.map(one, nodes))
