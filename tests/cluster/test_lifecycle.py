@@ -162,6 +162,9 @@ def tiny_disk(tmp_path):
 
 @pytest.mark.timeout(60, func_only=True)
 def test_state_dir_on_a_full_disk(tiny_disk):
+    kept = tiny_disk / "kept"
+    storage.claim(kept)
+    storage.write_state(kept, "the-old-id", 9092)
     with open(tiny_disk / "filler", "wb") as f:  # fill the disk to the last block
         try:
             while True:
@@ -173,6 +176,10 @@ def test_state_dir_on_a_full_disk(tiny_disk):
     with pytest.raises(LabError) as err:
         cluster.up(out=io.StringIO())
     assert "free some space" in err.value.hint and "df -h" in err.value.hint, str(err.value)
+    with pytest.raises(LabError):  # an atomic write that cannot finish leaves the old file whole
+        storage.write_state(kept, "x" * 100_000, 9092)
+    assert storage.read_state(kept)["cluster_id"] == "the-old-id"
+    assert [p.name for p in kept.iterdir() if ".tmp-" in p.name] == []
     subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
     with pytest.raises(LabError) as err:
         LocalCluster(state_dir=tiny_disk / "other", port_base=free_base()).up(out=io.StringIO())
