@@ -5,13 +5,12 @@ cluster metadata (not on a timer) until the new topic has a leader for every par
 """
 from __future__ import annotations
 
-import time
-
 from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import NewTopic, OffsetSpec
 
 from . import clients, config
 from .errors import LabError
+from .wait import wait_for
 
 POLL = 0.2
 
@@ -31,12 +30,8 @@ def delete_topic(admin, name: str, timeout: float = 30.0) -> None:
         if "UNKNOWN_TOPIC" not in str(exc):
             raise LabError(f"Deleting topic {name!r} failed: {exc}", hint="is the cluster healthy? "
                            "`labkit status`.") from None
-    end = time.monotonic() + timeout
-    while _exists(admin, name):
-        if time.monotonic() > end:
-            raise LabError(f"Topic {name!r} was still listed {timeout:.0f} s after its deletion.",
-                           hint="a broker may be down; `labkit status` tells.")
-        time.sleep(POLL)
+    wait_for(f"topic {name!r} to leave the metadata after its deletion", lambda: not _exists(admin, name),
+             timeout, POLL, hint="a broker may be down; `labkit status` tells.")
 
 
 def fresh_topic(admin, name: str, partitions: int = 3, replication_factor: int = 3,
@@ -45,18 +40,19 @@ def fresh_topic(admin, name: str, partitions: int = 3, replication_factor: int =
     delete_topic(admin, name, timeout)
     new = NewTopic(name, num_partitions=partitions, replication_factor=replication_factor,
                    config={k: str(v) for k, v in (config_ or {}).items()})
-    end = time.monotonic() + timeout
-    while True:
+    def created() -> bool:
         try:
             clients.result(admin.create_topics([new], operation_timeout=timeout)[name],
                            f"Creating topic {name!r}", timeout + 5)
-            break
+            return True
         except LabError as exc:
             # a topic just deleted can linger for a moment; anything else is the learner's to fix
-            if "TOPIC_ALREADY_EXISTS" not in exc.message or time.monotonic() > end:
+            if "TOPIC_ALREADY_EXISTS" not in exc.message:
                 raise
-            time.sleep(POLL)
-    wait_leaders(admin, name, partitions, max(1.0, end - time.monotonic()))
+            return False
+    wait_for(f"topic {name!r} to be created (an earlier one of that name still lingered)", created,
+             timeout, POLL, hint="a broker may be down; `labkit status` tells.")
+    wait_leaders(admin, name, partitions, timeout)
 
 
 def wait_leaders(admin, name: str, partitions: int, timeout: float) -> None:
@@ -66,17 +62,13 @@ def wait_leaders(admin, name: str, partitions: int, timeout: float) -> None:
     yet (a consumer asking it then hears NOT_LEADER_FOR_PARTITION). Asking every leader for its
     end offset is the real condition: producers and consumers work once it holds.
     """
-    end = time.monotonic() + timeout
-    while True:
+    def led() -> bool:
         topic = admin.list_topics(name, timeout=config.TIMEOUTS.request).topics.get(name)
-        led = topic is not None and topic.error is None and len(topic.partitions) == partitions \
-            and all(p.leader >= 0 for p in topic.partitions.values())
-        if led and _leaders_answer(admin, name, partitions):
-            return
-        if time.monotonic() > end:
-            raise LabError(f"Topic {name!r} had no leader for every partition after {timeout:.0f} s.",
-                           hint="are enough brokers running? `labkit status` tells.")
-        time.sleep(POLL)
+        return topic is not None and topic.error is None and len(topic.partitions) == partitions \
+            and all(p.leader >= 0 for p in topic.partitions.values()) \
+            and _leaders_answer(admin, name, partitions)
+    wait_for(f"topic {name!r} to have an answering leader for every partition", led, timeout, POLL,
+             hint="are enough brokers running? `labkit status` tells.")
 
 
 def _leaders_answer(admin, name: str, partitions: int) -> bool:

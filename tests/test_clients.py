@@ -82,3 +82,21 @@ def test_admin_errors_carry_hints(lab):
                        "Creating topic")
     assert "INVALID_REPLICATION_FACTOR" in err.value.message
     assert "live brokers" in err.value.hint
+
+
+def test_quiet_admin_closes_what_it_opens():
+    with clients.quiet_admin(f"127.0.0.1:{_free_port()}") as admin:
+        assert isinstance(admin, AdminClient)
+    with pytest.raises(RuntimeError, match="closed"):
+        admin.list_topics(timeout=1)
+
+
+def test_an_unanswered_admin_future_is_a_lab_error():
+    """Admin futures raise concurrent.futures.TimeoutError: a distinct class before Python 3.11."""
+    import concurrent.futures
+    never = concurrent.futures.Future()
+    t0 = time.monotonic()
+    with pytest.raises(LabError) as err:
+        clients.result(never, "Describing nothing", timeout=0.2)
+    assert "got no answer" in err.value.message and err.value.hint
+    assert time.monotonic() - t0 < 5
