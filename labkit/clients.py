@@ -43,6 +43,12 @@ def merge(kind: str, bootstrap: str, settings: dict | None, kwargs: dict) -> dic
             "error_cb": _raise_when_all_down(bootstrap)}
     conf.update(settings or {})
     conf.update({k if k in _CALLBACKS else k.replace("_", "."): v for k, v in kwargs.items()})
+    if conf.get("group.protocol") == "consumer":
+        # KIP-848 (notebook 05): session and heartbeat are the broker's business; librdkafka
+        # refuses a consumer that sets them, so the lab's default must not be the one that does
+        for key in ("session.timeout.ms", "heartbeat.interval.ms"):
+            if key not in (settings or {}) and key.replace(".", "_") not in kwargs:
+                conf.pop(key, None)
     return conf
 
 

@@ -100,3 +100,13 @@ def test_an_unanswered_admin_future_is_a_lab_error():
         clients.result(never, "Describing nothing", timeout=0.2)
     assert "got no answer" in err.value.message and err.value.hint
     assert time.monotonic() - t0 < 5
+
+
+def test_a_kip848_consumer_leaves_session_settings_to_the_broker(lab):
+    """group.protocol=consumer (notebook 05): librdkafka refuses session/heartbeat settings."""
+    from labkit import clients
+    c = lab.consumer("kip848-defaults", group_protocol="consumer")  # raised before: a refused setting
+    c.close()
+    conf = clients.merge("consumer", lab.bootstrap_servers, {"group.protocol": "consumer"}, {})
+    assert "session.timeout.ms" not in conf
+    assert clients.merge("consumer", lab.bootstrap_servers, {}, {})["session.timeout.ms"] == 10000
