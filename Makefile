@@ -27,7 +27,9 @@ lab: setup
 
 # The suite runs its own cluster (.lab-test/, ports 19092-19094): a learner's lab is untouched.
 # Compose and browser tests skip, with their reason, where no engine or Chromium can be had.
+# The fast, cluster-free tests also run on Python 3.10 and 3.13 (pyenv's, where present).
 test: setup
+	sh tests/test_pythons.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 # The contributors' fast loop: the tests that need no broker restarts, and notebook 00.
