@@ -19,13 +19,17 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	$(BIN)/labkit fetch
 
+# When JupyterLab exits, labkit says the cluster is still running and how to stop it;
+# `make lab STOP=1` stops it instead. `make lab IDLE=60` stops it after 60 min without a client.
 lab: setup
-	$(BIN)/labkit up
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks $(ROOT_FLAG)
+	$(BIN)/labkit up $(if $(IDLE),--idle-stop $(IDLE),)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/labkit jupyter $(if $(STOP),--stop-on-exit,) --notebook-dir=notebooks $(ROOT_FLAG)
 
 # The suite runs its own cluster (.lab-test/, ports 19092-19094): a learner's lab is untouched.
 # Compose and browser tests skip, with their reason, where no engine or Chromium can be had.
+# The fast, cluster-free tests also run on Python 3.10 and 3.13 (pyenv's, where present).
 test: setup
+	sh tests/test_pythons.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 # The contributors' fast loop: the tests that need no broker restarts, and notebook 00.
@@ -60,6 +64,8 @@ compose-down:
 bench: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
 
+# The suite's and the bench's brokers are stopped before their folders go (never the learner's lab).
 clean:
-	-$(BIN)/labkit down
+	-LABKIT_STATE_DIR=$(CURDIR)/.lab-test/cluster LABKIT_OWNER=test-suite $(BIN)/labkit down --wipe
+	-LABKIT_STATE_DIR=$(CURDIR)/bench/output/cluster LABKIT_OWNER=bench $(BIN)/labkit down --wipe
 	rm -rf $(VENV) .lab-test tests/output

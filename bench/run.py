@@ -1,7 +1,8 @@
 """`make bench`: what a learner waits for, measured on the local cluster, beside Kafka's own tools.
 
-Runs its own cluster (state in bench/output/cluster, ports 24092-24094) so it never touches a
-learner's lab or the test suite's. Writes bench/results.json, bench/results.md and
+Runs its own cluster (state in bench/output/cluster, ports from LABKIT_BENCH_PORT_BASE or 18092)
+so it never touches a learner's lab or the test suite's: the variables are assigned, not inherited,
+and labkit wipes only a folder whose owner marker says "bench". Writes bench/results.json, bench/results.md and
 bench/results.png. Each measurement is a function; `python bench/run.py --only failover` runs one.
 """
 from __future__ import annotations
@@ -21,8 +22,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "output"
-os.environ.setdefault("LABKIT_STATE_DIR", str(OUT / "cluster"))
-os.environ.setdefault("LABKIT_PORT_BASE", "24092")
+BENCH_ENV = {"LABKIT_STATE_DIR": str(OUT / "cluster"),
+             "LABKIT_PORT_BASE": os.environ.get("LABKIT_BENCH_PORT_BASE", "18092"),
+             "LABKIT_BACKEND": "local", "LABKIT_OWNER": "bench"}
+os.environ.update(BENCH_ENV)  # assigned: a learner's exported LABKIT_* never reach the bench
+os.environ.pop("LABKIT_IDLE_STOP", None)
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
 sys.path.insert(0, str(ROOT))
 
@@ -46,6 +50,9 @@ def labkit_cli(*args: str) -> float:
 def start_up(results: dict) -> None:
     """Cold start (fresh state, jars cached) and warm restart (data kept), each to ready."""
     labkit_cli("fetch")
+    from labkit.cluster import storage
+    if Path(BENCH_ENV["LABKIT_STATE_DIR"]).exists():  # made by a bench run before owner markers
+        storage.claim(Path(BENCH_ENV["LABKIT_STATE_DIR"]))
     labkit_cli("down", "--wipe")
     results["cold_start_s"] = round(labkit_cli("up"), 1)
     results["cluster_rss_mib"] = cluster_rss_mib()
@@ -239,7 +246,7 @@ def readme_section(lines: list[str]) -> None:
     if start not in text or end not in text:
         return
     body = ["Reproduce with `make bench` (after `make test`; about 15 minutes). It runs its own cluster",
-            "on ports 24092-24094 and writes `bench/results.json`, `bench/results.md` and this picture.",
+            "on ports 18092-18094 and writes `bench/results.json`, `bench/results.md` and this picture.",
             "", *lines, "", "![Each figure as a share of its target](../bench/results.png)",
             "", "Where a target is missed, [bench/NOTES.md](../bench/NOTES.md) says by how much, why, and what would close it.", ""]
     i, j = text.index(start) + len(start), text.index(end)

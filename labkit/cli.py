@@ -1,14 +1,20 @@
 """The ``labkit`` command: the lab cluster from a terminal (introduced in notebook 00).
 
-    labkit up | down [--wipe] | status | kill N | stop N | start N | pause N | resume N
-    labkit bootstrap | fetch | logs N
+    labkit up [--idle-stop MIN] | down [--wipe] | status | kill N | stop N | start N | pause N | resume N
+    labkit bootstrap | fetch | logs N | jupyter [--stop-on-exit] [ARGS]
     labkit chaos --fault kill|stop|pause|bounce --trials N --records M [--unsafe]
 
 Errors print as a message and a ``Hint:`` line and exit with status 2, never a stack trace.
+Ctrl-C, SIGTERM and SIGHUP (a closed terminal) end a command the same way: an interrupted ``up``
+stops what it started and says whether a cluster is left running.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import signal
+import subprocess
 import sys
 
 from . import config
@@ -43,14 +49,70 @@ def _chaos(cluster, args) -> int:
     df = failover.run_trials(Lab(cluster), args.fault, args.trials, args.records, args.unsafe,
                              out=sys.stdout)
     print(failover.summary(df))
-    return 1 if df["lost"].sum() and not args.unsafe else 0  # a safe trial losing data fails
+    if args.unsafe:  # the control exists to show loss: losing nothing means it proved nothing
+        if not df["lost"].sum():
+            print("The unsafe control lost nothing, so it did not show what it exists to show.",
+                  file=sys.stderr)
+            return 1
+        return 0
+    broken = sum(int(df[c].sum()) for c in ("lost", "misplaced", "hw_short", "unresolved", "flush_left"))
+    return 1 if broken else 0  # a safe trial losing data, or leaving its books open, fails
+
+
+def _interrupted(cluster, signum: int) -> None:
+    """Say what an interrupt left behind: a running cluster or none (never a guess)."""
+    try:
+        up = [r["broker"] for r in cluster.status() if r["state"] != "stopped"]
+    except Exception:  # the message must not fail; the verdict then is unknown
+        up = None
+    name = signal.Signals(signum).name if signum else "interrupt"
+    if up is None:
+        print(f"{name}: stopped; `labkit status` shows what runs.", file=sys.stderr)
+    elif up:
+        print(f"{name}: stopped; broker(s) {', '.join(map(str, up))} are still running. "
+              "`labkit down` stops them, `labkit up` completes the cluster.", file=sys.stderr)
+    else:
+        print(f"{name}: stopped; no broker is running (any this command started were stopped).",
+              file=sys.stderr)
+
+
+class _Signalled(KeyboardInterrupt):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupt(signum, _frame):
+    raise _Signalled(signum)
+
+
+def _jupyter(cluster, args) -> int:
+    """JupyterLab on notebooks/; when it exits, say the cluster still runs (or stop it)."""
+    exe = shutil.which("jupyter")
+    if not exe:
+        raise LabError("JupyterLab was not found on PATH.", hint="`make lab` installs it into .venv.")
+    # Ctrl-C belongs to JupyterLab (it asks before it shuts down); this process only waits for it
+    signal.signal(signal.SIGINT, lambda *_: None)
+    rc = subprocess.run([exe, "lab", "--ServerApp.ip=127.0.0.1", *args.args]).returncode
+    if args.stop_on_exit or os.environ.get("LABKIT_STOP_ON_EXIT"):
+        cluster.down(out=sys.stdout)
+    elif any(r["state"] != "stopped" for r in cluster.status()):
+        print(f"\nThe lab cluster is still running at {cluster.bootstrap_servers} (it outlives "
+              "JupyterLab, so your topics wait for you).\nStop it with `make down` or "
+              "`.venv/bin/labkit down`; `make lab STOP=1` stops it when JupyterLab exits.")
+    return rc
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description="Run the Kafka lab's 3-broker cluster.")
     parser.add_argument("--backend", help="local (default) or compose; also $LABKIT_BACKEND")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start the cluster and wait until it is ready")
+    up = sub.add_parser("up", help="start the cluster and wait until it is ready")
+    up.add_argument("--idle-stop", type=float, metavar="MINUTES",
+                    help="stop the cluster after MINUTES without any client (also $LABKIT_IDLE_STOP)")
+    jup = sub.add_parser("jupyter", help="run JupyterLab; on exit, say whether the cluster runs")
+    jup.add_argument("--stop-on-exit", action="store_true", help="stop the cluster when it exits")
+    jup.add_argument("args", nargs=argparse.REMAINDER, help="passed on to `jupyter lab`")
     down = sub.add_parser("down", help="stop every broker")
     down.add_argument("--wipe", action="store_true", help="also delete the cluster's data")
     sub.add_parser("status", help="each broker's state; exit 1 when one is down")
@@ -71,8 +133,17 @@ def main(argv: list[str] | None = None) -> int:
                        help="negative control: acks=1, RF=2, unclean election; can lose data")
     for verb_parser in sub.choices.values():  # `labkit up --backend compose` works as well
         verb_parser.add_argument("--backend", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "jupyter":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "jupyter":
+        args.args = extra + args.args
+    if args.command == "up" and args.idle_stop is not None and args.idle_stop <= 0:
+        parser.error("--idle-stop needs a positive number of minutes")
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # a closed terminal or `kill` ends like Ctrl-C
+        signal.signal(sig, _raise_interrupt)
 
+    cluster = None
     try:
         if args.command == "fetch":
             print(fetch.fetch(sys.stderr))
@@ -81,8 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "chaos":
             return _chaos(cluster, args)
         if args.command == "up":
-            cluster.up(out=sys.stdout)
+            cluster.up(out=sys.stdout, **({"idle_stop": args.idle_stop} if args.idle_stop else {}))
             return _status(cluster)
+        if args.command == "jupyter":
+            return _jupyter(cluster, args)
         if args.command == "down":
             cluster.down(wipe=args.wipe, out=sys.stdout)
         elif args.command == "status":
@@ -99,10 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: brokers already started keep running; `labkit down` stops them.",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the report below is not interrupted again
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        if cluster is not None:
+            _interrupted(cluster, signum)
+        else:
+            print("interrupted.", file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ a ``LabError`` that says what to do.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 
@@ -42,6 +43,12 @@ def merge(kind: str, bootstrap: str, settings: dict | None, kwargs: dict) -> dic
             "error_cb": _raise_when_all_down(bootstrap)}
     conf.update(settings or {})
     conf.update({k if k in _CALLBACKS else k.replace("_", "."): v for k, v in kwargs.items()})
+    if conf.get("group.protocol") == "consumer":
+        # KIP-848 (notebook 05): session and heartbeat are the broker's business; librdkafka
+        # refuses a consumer that sets them, so the lab's default must not be the one that does
+        for key in ("session.timeout.ms", "heartbeat.interval.ms"):
+            if key not in (settings or {}) and key.replace(".", "_") not in kwargs:
+                conf.pop(key, None)
     return conf
 
 
@@ -95,9 +102,26 @@ def consumer(bootstrap: str, group: str, settings: dict | None = None, **kwargs)
 
 @contextlib.contextmanager
 def quiet_admin(bootstrap: str):
-    """An admin client for labkit's own waits: no liveness check, no raising callback."""
+    """An admin client for labkit's own waits: no liveness check, no raising callback.
+
+    It is closed on the way out (its log queue served first), so none outlives its wait.
+    """
     client = AdminClient({"bootstrap.servers": bootstrap, **DEFAULTS["admin"], "logger": _LOG})
-    yield client
+    try:
+        yield client
+    finally:
+        close(client)
+
+
+def close(client) -> None:
+    """Serve a client's queued logs and callbacks, then destroy it (librdkafka's resources)."""
+    with contextlib.suppress(Exception):  # closing must never hide the error that ended a block
+        client.poll(0)
+    with contextlib.suppress(Exception):
+        if hasattr(client, "close"):  # Consumer
+            client.close()
+        else:  # AdminClient and Producer destroy their handle on __exit__ (confluent-kafka 2.13+)
+            client.__exit__(None, None, None)
 
 
 def result(future, what: str, timeout: float = config.TIMEOUTS.request):
@@ -109,7 +133,7 @@ def result(future, what: str, timeout: float = config.TIMEOUTS.request):
         name = err.name() if err else type(exc).__name__
         text = err.str() if err else str(exc)
         raise LabError(f"{what} failed: {name}: {text}", hint=HINTS.get(name, "")) from None
-    except TimeoutError:
+    except (TimeoutError, concurrent.futures.TimeoutError):  # distinct classes before Python 3.11
         raise LabError(f"{what} got no answer within {timeout:.0f} s.",
                        hint="is the cluster up? `labkit status` tells.") from None
 

@@ -7,10 +7,14 @@ let tests and classrooms run a second cluster beside a learner's own (introduced
 - ``LABKIT_PORT_BASE``: client port of broker 1; brokers 2 and 3 take the next two (default 9092).
 - ``LABKIT_CACHE``: where fetched Kafka jars are kept (default ``~/.cache/labkit``).
 - ``KAFKA_HOME``: an unpacked official Kafka distribution to use instead of fetching jars.
+- ``LABKIT_BROKER_HEAP``: the brokers' heap flags, ``-Xms``/``-Xmx`` only (default 256 MiB).
+- ``LABKIT_IDLE_STOP``: minutes without any client after which ``up``'s watchdog stops the cluster.
+- ``LABKIT_OWNER``: who a new state folder belongs to (``lab``; the suite and the bench set theirs).
 """
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +35,10 @@ SERVER_LOG4J = DATA_DIR / "log4j2-server.xml"
 TOOLS_LOG4J = DATA_DIR / "log4j2-tools.xml"
 
 # Heaps small enough for three brokers and the tools on a 2-core laptop.
-BROKER_HEAP = os.environ.get("LABKIT_BROKER_HEAP", "-Xms256m -Xmx256m")
+DEFAULT_BROKER_HEAP = "-Xms256m -Xmx256m"
 TOOL_HEAP = "-Xmx256m"
+HEAP_FLAG = re.compile(r"-Xm[sx]\d+[kmgKMG]?")
+OWNER_FILE = ".labkit-owner"  # written into every state folder labkit creates
 
 
 @dataclass(frozen=True)
@@ -47,13 +53,61 @@ class Timeouts:
     fetch: float = 600.0
     request: float = 10.0  # one admin request
     election: float = 30.0
+    lock: float = 300.0  # waiting for another labkit's operation on the same cluster (an up: 180 s)
 
 
 TIMEOUTS = Timeouts()
 
 
+def _error(message: str, hint: str):
+    from .errors import LabError  # errors imports nothing of labkit; kept lazy all the same
+    return LabError(message, hint=hint)
+
+
 def port_base() -> int:
-    return int(os.environ.get("LABKIT_PORT_BASE", DEFAULT_PORT_BASE))
+    """LABKIT_PORT_BASE, checked: a number leaving room for 3 client and 3 controller ports."""
+    raw = os.environ.get("LABKIT_PORT_BASE", str(DEFAULT_PORT_BASE)).strip()
+    top = 65535 - CONTROLLER_OFFSET - len(NODES) + 1
+    try:
+        base = int(raw)
+    except ValueError:
+        raise _error(f"LABKIT_PORT_BASE={raw!r} is not a port number.",
+                     f"use a number from 1024 to {top}, for example 29092.") from None
+    if not 1024 <= base <= top:
+        raise _error(f"LABKIT_PORT_BASE={base} leaves no room for the lab's ports "
+                     f"({base}-{base + 2} and {base + CONTROLLER_OFFSET}-{base + CONTROLLER_OFFSET + 2}).",
+                     f"use a number from 1024 to {top}, for example 29092.")
+    return base
+
+
+def broker_heap() -> str:
+    """LABKIT_BROKER_HEAP, checked: only -Xms/-Xmx flags reach the broker's JVM."""
+    raw = os.environ.get("LABKIT_BROKER_HEAP", DEFAULT_BROKER_HEAP)
+    flags = raw.split()
+    if not flags or not all(HEAP_FLAG.fullmatch(f) for f in flags):
+        raise _error(f"LABKIT_BROKER_HEAP={raw!r} is not a heap size.",
+                     "give -Xms and -Xmx flags only, for example '-Xms256m -Xmx512m'.")
+    return " ".join(flags)
+
+
+def idle_stop() -> float | None:
+    """LABKIT_IDLE_STOP in minutes, or None (no watchdog)."""
+    raw = os.environ.get("LABKIT_IDLE_STOP", "").strip()
+    if not raw:
+        return None
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = -1.0
+    if minutes <= 0:
+        raise _error(f"LABKIT_IDLE_STOP={raw!r} is not a number of minutes.",
+                     "use a positive number, for example 60; unset it to keep the cluster running.")
+    return minutes
+
+
+def owner() -> str:
+    """Who a state folder made now belongs to: 'lab', or 'test-suite'/'bench' when they run."""
+    return os.environ.get("LABKIT_OWNER", "lab").strip() or "lab"
 
 
 def client_port(node: int, base: int | None = None) -> int:
@@ -80,3 +134,10 @@ def cache_dir() -> Path:
 def kafka_home() -> Path | None:
     home = os.environ.get("KAFKA_HOME")
     return Path(home).expanduser() if home else None
+
+
+def __getattr__(name: str):
+    # BROKER_HEAP was a constant read at import; it is now read (and checked) when asked for
+    if name == "BROKER_HEAP":
+        return broker_heap()
+    raise AttributeError(name)

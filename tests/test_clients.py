@@ -82,3 +82,31 @@ def test_admin_errors_carry_hints(lab):
                        "Creating topic")
     assert "INVALID_REPLICATION_FACTOR" in err.value.message
     assert "live brokers" in err.value.hint
+
+
+def test_quiet_admin_closes_what_it_opens():
+    with clients.quiet_admin(f"127.0.0.1:{_free_port()}") as admin:
+        assert isinstance(admin, AdminClient)
+    with pytest.raises(RuntimeError, match="closed"):
+        admin.list_topics(timeout=1)
+
+
+def test_an_unanswered_admin_future_is_a_lab_error():
+    """Admin futures raise concurrent.futures.TimeoutError: a distinct class before Python 3.11."""
+    import concurrent.futures
+    never = concurrent.futures.Future()
+    t0 = time.monotonic()
+    with pytest.raises(LabError) as err:
+        clients.result(never, "Describing nothing", timeout=0.2)
+    assert "got no answer" in err.value.message and err.value.hint
+    assert time.monotonic() - t0 < 5
+
+
+def test_a_kip848_consumer_leaves_session_settings_to_the_broker(lab):
+    """group.protocol=consumer (notebook 05): librdkafka refuses session/heartbeat settings."""
+    from labkit import clients
+    c = lab.consumer("kip848-defaults", group_protocol="consumer")  # raised before: a refused setting
+    c.close()
+    conf = clients.merge("consumer", lab.bootstrap_servers, {"group.protocol": "consumer"}, {})
+    assert "session.timeout.ms" not in conf
+    assert clients.merge("consumer", lab.bootstrap_servers, {}, {})["session.timeout.ms"] == 10000

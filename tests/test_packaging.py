@@ -1,7 +1,13 @@
 """The project's own files agree with each other: one version, one list of tools and packages."""
 import re
-import tomllib
 from pathlib import Path
+
+import pytest
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: tomllib arrived in 3.11; tomli is the same parser
+    tomllib = pytest.importorskip("tomli", reason="reading pyproject.toml on Python 3.10 needs tomli")
 
 from labkit.cluster import settings
 

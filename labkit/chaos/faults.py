@@ -3,8 +3,9 @@
 A schedule runs in its own thread while ``labkit.chaos`` keeps producing. It picks its victim
 from the live metadata (the leader of partition 0 at that moment), records when it struck and
 which partitions the victim led, and waits on real conditions (a new leader, a full ISR, fresh
-acknowledgements), each wait bounded. ``unsafe`` is the negative control's schedule: it isolates
-a leader, then kills it, so that only an out-of-date replica is left to take over.
+acknowledgements), each wait bounded. ``unsafe`` is each mode's negative control: it isolates
+the leader (pauses its follower until the leader alone is in sync), then strikes the leader with
+that mode's own fault, so that only an out-of-date replica is left to take over.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from confluent_kafka import ElectionType, TopicPartition
 
 from .. import config
 from ..errors import LabError
+from ..wait import wait_for
 
 FAULTS = ("kill", "stop", "pause", "bounce")
 POLL = 0.2
@@ -70,17 +72,13 @@ class Schedule(threading.Thread):
 
     # ---- waits on real conditions -------------------------------------------------------
     def _until(self, what: str, cond, timeout: float = WAIT):
-        end = time.monotonic() + timeout
-        while not self.stop_requested.is_set():
-            value = cond()
-            if value:
-                return value
-            if time.monotonic() > end:
-                raise LabError(f"Chaos trial: no {what} within {timeout:.0f} s.",
-                               hint="the cluster may be overloaded or unhealthy; `labkit status` "
-                                    "tells, `labkit up` heals it.")
-            time.sleep(POLL)
-        raise LabError("Chaos trial stopped.", hint="the producer ended the trial early.")
+        def met():
+            if self.stop_requested.is_set():
+                raise LabError("Chaos trial stopped.", hint="the producer ended the trial early.")
+            return cond()
+        return wait_for(f"{what} (chaos trial)", met, timeout, POLL,
+                        hint="the cluster may be overloaded or unhealthy; `labkit status` tells, "
+                             "`labkit up` heals it.")
 
     def _fresh_acks(self, n: int, parts=None, timeout: float = WAIT) -> None:
         start = self.acks.count(parts)
@@ -106,6 +104,8 @@ class Schedule(threading.Thread):
         self._until("full in-sync replica set", full, config.TIMEOUTS.start_broker)
 
     def _strike(self, kind: str, broker: int, action) -> None:
+        if self.stop_requested.is_set():  # the trial ended: touch no broker any more
+            raise LabError("Chaos trial stopped.", hint="the producer ended the trial early.")
         parts = led_by(self.admin, self.topic, broker) or [0]
         self.events.append(FaultEvent(kind, broker, time.monotonic(), parts))
         action(broker)
@@ -150,16 +150,19 @@ class Schedule(threading.Thread):
             self.cluster.start(victim, out=_Null())
 
     def _do_unsafe(self) -> None:
-        """Pause partition 0's follower, let the leader acknowledge alone, kill the leader."""
+        """Isolate partition 0's leader (follower paused), let it acknowledge alone, then strike it
+        with this mode's fault; the stale follower takes over (unclean election allowed)."""
         md = self._until("metadata", lambda: partitions(self.admin, self.topic).get(0))
         leader = md.leader
         follower = next(r for r in md.replicas if r != leader)
+        strike = {"kill": self.cluster.kill, "bounce": self.cluster.kill, "stop": self.cluster.stop,
+                  "pause": self.cluster.pause}[self.fault]
         self._strike("pause-follower", follower, self.cluster.pause)
         try:
             self._until("follower dropped from the ISR",
                         lambda: (partitions(self.admin, self.topic).get(0) or _NoLeader).isrs == [leader])
             self._fresh_acks(300, [0])  # acknowledged by the leader alone (acks=1)
-            self._strike("kill-leader", leader, self.cluster.kill)
+            self._strike(f"{self.fault}-leader", leader, strike)
         finally:
             self.cluster.resume(follower)
         # unclean.leader.election.enable=true: the stale follower may now lead partition 0. The
@@ -167,10 +170,17 @@ class Schedule(threading.Thread):
         def stale_leads():
             return (partitions(self.admin, self.topic).get(0) or _NoLeader).leader == follower
         try:
-            self._until("unclean election of the stale follower", stale_leads, 10)
-        except LabError:
-            self.admin.elect_leaders(ElectionType.UNCLEAN, [TopicPartition(self.topic, 0)])
-            self._until("unclean election of the stale follower", stale_leads)
+            try:
+                self._until("unclean election of the stale follower", stale_leads, 10)
+            except LabError:
+                self.admin.elect_leaders(ElectionType.UNCLEAN, [TopicPartition(self.topic, 0)])
+                self._until("unclean election of the stale follower", stale_leads)
+            self._fresh_acks(100, [0])  # the stale follower acknowledges as leader
+        finally:
+            if self.fault == "pause":
+                self.cluster.resume(leader)  # it rejoins and truncates to the new leader's log
+            elif self.fault == "bounce":
+                self.cluster.start(leader, out=_Null())
 
 
 class _NoLeader:

@@ -1,8 +1,8 @@
 """The chaos table as the CLI and the soak print it, one line per trial (``labkit chaos``)."""
 from __future__ import annotations
 
-COLUMNS = ("fault", "acked", "failed", "lost", "duplicates", "reordered", "unacked_present",
-           "next_ack_s", "victims", "wall_s")
+COLUMNS = ("fault", "acked", "failed", "sent", "unresolved", "lost", "misplaced", "duplicates",
+           "reordered", "hw_short", "unacked_present", "next_ack_s", "victims", "wall_s")
 
 
 def _cell(column: str, value) -> str:

@@ -6,18 +6,24 @@ fault schedule (``faults``) kills, stops, pauses or bounces a partition leader. 
 acknowledgement, heals the cluster, reads the topic back and lets ``checker`` compare; it also
 measures, per fault, the seconds until a partition the victim led acknowledged again.
 
-``unsafe=True`` is the negative control: ``acks=1``, replication factor 2, ``min.insync.replicas=1``,
-unclean leader election allowed; a follower is paused, then the leader killed. It shows that
+``unsafe=True`` is the negative control of the same fault: ``acks=1``, replication factor 2,
+``min.insync.replicas=1``, unclean leader election allowed; the follower is isolated first, so the
+leader acknowledges alone, then the same kill, stop, pause or bounce strikes the leader. It must
+lose acknowledged records: it shows the checker can see a loss under that fault, and that
 durability is a configuration, not a given.
+
+The books close: every record sent is acknowledged, failed or still unresolved after the final
+flush (``unresolved``, which must be 0); every acknowledgement is checked at its own offset.
 """
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from .. import clients, config
+from .. import clients, config, topics
 from ..errors import LabError
 from . import faults
 from .checker import PARTITIONS, check, read_back
@@ -67,10 +73,14 @@ class Trial:
     sent: int = 0
     acked: int = 0
     failed: int = 0
+    unresolved: int = 0  # sent - acked - failed: no delivery report at all (must be 0)
+    flush_left: int = 0  # what the final flush() said was still queued (must be 0)
     read: int = 0
     lost: int = 0
+    misplaced: int = 0
     duplicates: int = 0
     reordered: int = 0
+    hw_short: int = 0
     unacked_present: int = 0
     time_to_ack: list[float] = field(default_factory=list)
     wall_s: float = 0.0
@@ -81,8 +91,17 @@ class Trial:
         row = asdict(self)
         tta = row.pop("time_to_ack")
         row["next_ack_s"] = round(statistics.median(tta), 2) if tta else None
+        row["next_ack_max_s"] = round(max(tta), 2) if tta else None
         row["faults"] = len(tta)
         return row
+
+    @property
+    def books_closed(self) -> bool:
+        """Every record accounted for and every acknowledgement where it was acknowledged."""
+        return self.unresolved == 0 and self.flush_left == 0 and self.acked + self.failed == self.sent
+
+
+_previous: faults.Schedule | None = None  # the last trial's schedule, until it has ended
 
 
 def run_trial(lab, fault: str = "kill", records: int = 2000, unsafe: bool = False,
@@ -91,41 +110,74 @@ def run_trial(lab, fault: str = "kill", records: int = 2000, unsafe: bool = Fals
     faults.check_fault(fault)
     if records < 1:
         raise LabError(f"A trial needs at least 1 record, not {records}.", hint="use --records 2000.")
+    _end_previous()
     t0 = time.monotonic()
     bootstrap = lab.bootstrap_servers
     clients.require_cluster(bootstrap)  # a cluster that is down is the learner's to start
     lab.heal()  # every trial starts from a healthy cluster
-    name = f"labkit-chaos-{'unsafe' if unsafe else fault}-{uuid.uuid4().hex[:6]}"
+    name = f"labkit-chaos-{'unsafe-' if unsafe else ''}{fault}-{uuid.uuid4().hex[:6]}"
     topic_config = ({"min.insync.replicas": 1, "unclean.leader.election.enable": "true"} if unsafe
                     else {"min.insync.replicas": 2, "unclean.leader.election.enable": "false"})
     lab.fresh_topic(name, PARTITIONS, 2 if unsafe else 3, topic_config)
-    trial = Trial(fault="unsafe" if unsafe else fault, unsafe=unsafe, topic=name)
+    trial = Trial(fault=f"unsafe-{fault}" if unsafe else fault, unsafe=unsafe, topic=name)
     acks = Acks()
-    prod = clients.producer(bootstrap, UNSAFE_PRODUCER if unsafe else SAFE_PRODUCER,
-                            on_delivery=acks.on_delivery)
     with clients.quiet_admin(bootstrap) as admin:
-        schedule = faults.Schedule(lab.cluster, admin, name, fault, acks, rounds, unsafe)
-        schedule.start()
         try:
-            trial.sent = _produce(prod, name, records, rate, schedule, acks, t0)
+            got, high = _run(lab, admin, trial, acks, fault, records, rate, rounds, unsafe, t0)
         finally:
-            schedule.stop_requested.set()
-            schedule.join(config.TIMEOUTS.start_broker)
-            prod.flush(SAFE_PRODUCER["message.timeout.ms"] / 1000 + 10)
-            lab.heal()  # paused brokers resumed, stopped ones started: read from the whole cluster
-        if schedule.error is not None:
-            raise schedule.error
-        got = read_back(bootstrap, name)
-        if not keep_topic:
-            admin.delete_topics([name], operation_timeout=10)
+            if not keep_topic:
+                _delete(admin, name)
     trial.acked, trial.failed = len(acks.acked), len(acks.failed)
-    for key, value in check(acks.acked, got).items():
+    trial.unresolved = trial.sent - trial.acked - trial.failed
+    for key, value in check(acks.acked, got, high).items():
         setattr(trial, key, value)
-    trial.victims = [e.broker for e in schedule.events]
-    trial.time_to_ack = [_next_ack(acks, e) for e in schedule.events if not e.kind.startswith("pause-f")]
+    events = list(_previous.events) if _previous is not None else []
+    trial.victims = [e.broker for e in events]
+    trial.time_to_ack = [_next_ack(acks, e) for e in events if not e.kind.startswith("pause-f")]
     trial.time_to_ack = [t for t in trial.time_to_ack if t is not None]
     trial.wall_s = round(time.monotonic() - t0, 1)
     return trial
+
+
+def _run(lab, admin, trial: Trial, acks: Acks, fault: str, records: int, rate: int, rounds: int,
+         unsafe: bool, t0: float):
+    """Produce through the fault, close the producer's books, heal, read back."""
+    global _previous
+    prod = clients.producer(lab.bootstrap_servers, UNSAFE_PRODUCER if unsafe else SAFE_PRODUCER,
+                            on_delivery=acks.on_delivery)
+    schedule = _previous = faults.Schedule(lab.cluster, admin, trial.topic, fault, acks, rounds, unsafe)
+    schedule.start()
+    try:
+        trial.sent = _produce(prod, trial.topic, records, rate, schedule, acks, t0)
+    finally:
+        schedule.stop_requested.set()
+        schedule.join(config.TIMEOUTS.start_broker)
+        try:  # error_cb may raise from inside flush(): the heal below runs all the same
+            trial.flush_left = prod.flush(SAFE_PRODUCER["message.timeout.ms"] / 1000 + 10)
+        finally:
+            clients.close(prod)
+            lab.heal()  # paused brokers resumed, stopped ones started: read from the whole cluster
+    if schedule.error is not None:
+        raise schedule.error
+    return read_back(lab.bootstrap_servers, trial.topic, with_high=True)
+
+
+def _end_previous() -> None:
+    """A schedule still inside a broker action after its join is waited for, bounded, or refused."""
+    if _previous is not None and _previous.is_alive():
+        _previous.stop_requested.set()
+        _previous.join(config.TIMEOUTS.start_broker + config.TIMEOUTS.stop_broker)
+        if _previous.is_alive():
+            raise LabError("The last chaos trial's fault schedule is still acting on the cluster.",
+                           hint="wait a minute and run the trial again; `labkit status` shows the brokers.")
+
+
+def _delete(admin, name: str) -> None:
+    """Delete the chaos topic and wait until it is gone, even after a failed trial."""
+    try:
+        topics.delete_topic(admin, name)
+    except LabError as exc:  # never hide the trial's own error behind the clean-up's
+        print(f"labkit: could not delete chaos topic {name!r}: {exc.message}", file=sys.stderr)
 
 
 def _produce(prod, topic: str, records: int, rate: int, schedule, acks: Acks, t0: float) -> int:

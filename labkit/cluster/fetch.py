@@ -2,20 +2,26 @@
 
 Kafka comes either from ``KAFKA_HOME`` (an unpacked official distribution) or from Maven Central,
 resolved by Maven from the pom in ``labkit/data`` into a per-user cache. A fetch writes into a
-scratch folder and renames it into place only when complete, with a manifest, so a fetch
-interrupted halfway is never trusted.
+scratch folder and renames it into place only when complete, with a manifest of sizes and SHA-256
+sums, so a fetch interrupted halfway (or a jar changed since) is never trusted. Maven runs with
+strict checksums and a pinned plugin, under the cache's lock (one fetch at a time), and is ended
+by a watchdog at its timeout even when it stalls without a word.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from .. import config
 from ..errors import FetchError
+from .lock import locked, os_error, write_atomic
 
 MANIFEST = "MANIFEST"
 REQUIRED_JARS = ("kafka_2.13-", "kafka-tools-", "kafka-clients-", "log4j-slf4j-impl-")
@@ -31,12 +37,24 @@ MAVEN_HINT = (
 )
 
 
+# Maven's own waits, in ms: a stalled download fails in a minute, not Maven 3's 30 minutes
+MAVEN_TIMEOUTS = ("-Daether.connector.connectTimeout=10000", "-Daether.connector.requestTimeout=60000")
+_JAVA_OK: dict[tuple, str] = {}  # (JAVA_HOME, PATH) -> a java that passed the version check
+_VERIFIED: set[tuple] = set()  # (libs, manifest mtime) whose checksums this process checked
+
+
 def java() -> str:
-    """Path of a Java 17+ ``java``, from JAVA_HOME or PATH; a FetchError names what to install."""
+    """Path of a Java 17+ ``java``, from JAVA_HOME or PATH; a FetchError names what to install.
+
+    The version check runs once per JAVA_HOME/PATH in a process, not at every JVM launch.
+    """
     home = os.environ.get("JAVA_HOME")
+    key = (home, os.environ.get("PATH"))
     candidate = str(Path(home) / "bin" / "java") if home else shutil.which("java")
     if not candidate or not Path(candidate).exists():
         raise FetchError("Java was not found; Kafka runs on the JVM.", hint=JAVA_HINT)
+    if _JAVA_OK.get(key) == candidate:
+        return candidate
     try:
         out = subprocess.run([candidate, "-version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -48,6 +66,7 @@ def java() -> str:
     if major < config.JAVA_MIN:
         raise FetchError(f"Kafka {config.KAFKA_VERSION} needs Java {config.JAVA_MIN}+, "
                          f"but {candidate} is Java {major or 'of unknown version'}.", hint=JAVA_HINT)
+    _JAVA_OK[key] = candidate
     return candidate
 
 
@@ -64,17 +83,46 @@ def cached_libs() -> Path:
     return config.cache_dir() / f"kafka-{config.KAFKA_VERSION}" / "libs"
 
 
-def _complete(libs: Path) -> bool:
-    """True when every jar the manifest lists is there with its recorded size."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _complete(libs: Path, checksums: bool = False) -> bool:
+    """True when every jar the manifest lists is there with its recorded size (and SHA-256).
+
+    Lines are ``name size sha256``; a cache from an older labkit has ``name size`` only.
+    """
     manifest = libs / MANIFEST
-    if not manifest.is_file():
+    try:
+        lines = manifest.read_text().splitlines()
+        key = (str(libs), manifest.stat().st_mtime_ns)
+    except OSError:
         return False
-    for line in manifest.read_text().splitlines():
-        name, _, size = line.rpartition(" ")
+    checksums = checksums and key not in _VERIFIED
+    for line in lines:
+        name, size, *sha = line.split(" ")
         jar = libs / name
         if not name or not jar.is_file() or str(jar.stat().st_size) != size:
             return False
-    return True
+        if checksums and sha and _sha256(jar) != sha[0]:
+            return False
+    if checksums:
+        _VERIFIED.add(key)
+    return bool(lines)
+
+
+def _home_version(libs: Path) -> None:
+    """KAFKA_HOME must hold the pinned release: another version's tools and broker differ."""
+    if not (libs / f"kafka_2.13-{config.KAFKA_VERSION}.jar").is_file():
+        found = sorted(p.name for p in libs.glob("kafka_2.13-*.jar"))
+        raise FetchError(f"KAFKA_HOME holds {', '.join(found)}, not Kafka {config.KAFKA_VERSION}, "
+                         "which the lessons are written for.",
+                         hint=f"point KAFKA_HOME at Kafka {config.KAFKA_VERSION}, or unset it to let "
+                              "labkit fetch that release.")
 
 
 def libs_dir() -> Path | None:
@@ -87,6 +135,7 @@ def libs_dir() -> Path | None:
                              f"(no libs/kafka_2.13-*.jar).",
                              hint="unset KAFKA_HOME to let labkit fetch Kafka, or point it at the "
                                   "folder that holds bin/ and libs/.")
+        _home_version(libs)
         return libs
     libs = cached_libs()
     return libs if _complete(libs) else None
@@ -105,54 +154,96 @@ def _progress(line: str, count: int, out) -> int:
 def fetch(out=sys.stderr, force: bool = False) -> Path:
     """Resolve Kafka's jars with Maven into the cache (once), showing progress; returns libs dir.
 
-    Introduced in notebook 00; ``labkit fetch`` runs it from a terminal.
+    Introduced in notebook 00; ``labkit fetch`` runs it from a terminal. Two fetches at once
+    take turns on the cache's lock; the second finds the first one's jars.
     """
-    if not force:
-        found = libs_dir()
-        if found is not None:
-            return found
+    if not force and config.kafka_home() is not None:
+        return libs_dir()
+    libs = cached_libs()
+    if not force and _complete(libs, checksums=True):
+        return libs
+    with locked(libs.parent, "fetch", out, timeout=config.TIMEOUTS.fetch + 60):
+        if not force and _complete(libs, checksums=True):  # fetched meanwhile by the lock's holder
+            return libs
+        return _fetch(libs, out)
+
+
+def _fetch(libs: Path, out) -> Path:
     java()
     mvn = maven()
-    libs = cached_libs()
     scratch = libs.with_name(f"libs.partial-{os.getpid()}")
     _remove_abandoned(libs.parent)
-    scratch.parent.mkdir(parents=True, exist_ok=True)
     out.write(f"Fetching Apache Kafka {config.KAFKA_VERSION} from Maven Central into {libs} ...\n")
-    cmd = [mvn, "-B", "-f", str(config.POM), "dependency:copy-dependencies",
+    cmd = [mvn, "-B", "-C", *MAVEN_TIMEOUTS, "-f", str(config.POM), "dependency:copy-dependencies",
            "-DincludeScope=runtime", f"-DoutputDirectory={scratch}",
            f"-Dkafka.version={config.KAFKA_VERSION}", f"-Dlog4j.version={config.LOG4J_VERSION}"]
     tail: list[str] = []
     count = 0
     try:
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              cwd=config.DATA_DIR) as proc:
-            for line in proc.stdout:
-                tail = (tail + [line.rstrip()])[-15:]
-                count = _progress(line, count, out)
-            rc = proc.wait(timeout=config.TIMEOUTS.fetch)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                cwd=config.DATA_DIR, start_new_session=True)
+    except OSError as exc:
+        raise FetchError(f"Maven did not start: {exc}", hint=MAVEN_HINT) from None
+    stalled = threading.Event()
+    watchdog = threading.Timer(config.TIMEOUTS.fetch, _end_group, (proc, stalled))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        for line in proc.stdout:  # ends when Maven exits or the watchdog ends it
+            tail = (tail + [line.rstrip()])[-15:]
+            count = _progress(line, count, out)
+        rc = proc.wait()
+    except BaseException:
+        _end_group(proc, stalled)
         shutil.rmtree(scratch, ignore_errors=True)
-        raise FetchError(f"Maven did not finish: {exc}", hint=MAVEN_HINT) from None
+        raise
+    finally:
+        watchdog.cancel()
+        proc.stdout.close()
+    if stalled.is_set():
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise FetchError(f"Maven did not finish within {config.TIMEOUTS.fetch:.0f} s and was stopped.",
+                         hint="check that Maven Central is reachable (a proxy goes in "
+                              "~/.m2/settings.xml), then run `labkit fetch` again.",
+                         log_tail="\n".join(tail))
     jars = sorted(p.name for p in scratch.glob("*.jar"))
     missing = [prefix for prefix in REQUIRED_JARS if not any(j.startswith(prefix) for j in jars)]
     if rc != 0 or missing:
         shutil.rmtree(scratch, ignore_errors=True)
         raise FetchError(f"Maven could not resolve Kafka {config.KAFKA_VERSION} (exit {rc}).",
                          hint="check that Maven Central is reachable (a proxy goes in "
-                              "~/.m2/settings.xml), then run `labkit fetch` again.",
+                              "~/.m2/settings.xml), then run `labkit fetch` again. A checksum "
+                              "failure means a damaged download: `mvn dependency:purge-local-repository "
+                              f"-f {config.POM}` clears Maven's copy.",
                          log_tail="\n".join(tail))
-    (scratch / MANIFEST).write_text("".join(f"{j} {(scratch / j).stat().st_size}\n" for j in jars))
-    shutil.rmtree(libs, ignore_errors=True)
-    os.replace(scratch, libs)  # atomic: a half-written cache is never under the trusted name
+    write_atomic(scratch / MANIFEST, "".join(f"{j} {(scratch / j).stat().st_size} {_sha256(scratch / j)}\n"
+                                             for j in jars), mode=0o644)
+    try:
+        if libs.exists():  # replaced by rename, never deleted in place under running brokers
+            os.replace(libs, libs.with_name(f"libs.old-{os.getpid()}"))
+        os.replace(scratch, libs)  # atomic: a half-written cache is never under the trusted name
+    except OSError as exc:
+        raise os_error(exc, libs.parent, "LABKIT_CACHE") from None
+    shutil.rmtree(libs.with_name(f"libs.old-{os.getpid()}"), ignore_errors=True)
     out.write(f"Kafka {config.KAFKA_VERSION}: {len(jars)} jars ready"
               f"{f' ({count} downloaded)' if count else ' (from the local Maven repository)'}.\n")
     return libs
 
 
+def _end_group(proc, flag: threading.Event) -> None:
+    """Kill Maven and its children (its own process group) when the fetch's time is up."""
+    if proc.poll() is None:
+        flag.set()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def _remove_abandoned(folder: Path) -> None:
     """Delete scratch folders of fetches whose process is gone (interrupted, never trusted)."""
     from .procs import alive
-    for scratch in folder.glob("libs.partial-*"):
+    for scratch in [*folder.glob("libs.partial-*"), *folder.glob("libs.old-*")]:
         pid = scratch.name.rsplit("-", 1)[1]
         if not pid.isdigit() or int(pid) == os.getpid() or not alive(int(pid)):
             shutil.rmtree(scratch, ignore_errors=True)

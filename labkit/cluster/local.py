@@ -1,30 +1,32 @@
 """Running the three brokers as local JVM processes (notebook 00; broker control in notebook 06).
 
-All of a cluster's state lives in one folder: ``cluster.json`` (cluster id, ports) and one
-``node-N`` folder per broker with its ``server.properties``, ``pid``, ``data/`` and ``logs/``.
-Brokers run in their own sessions, so the cluster outlives the notebook kernel or terminal that
-started it; ``down`` finds them again by their config path even when the state file is gone.
+All of a cluster's state lives in one folder: ``cluster.json`` (cluster id, ports), the owner
+marker, and one ``node-N`` folder per broker with its ``server.properties``, ``pid``, ``data/`` and
+``logs/`` (``storage`` keeps them consistent). Brokers run in their own sessions, so the cluster
+outlives the notebook kernel or terminal that started it; ``down`` finds them again by their exact
+command line even when a pid file is gone. One operation at a time holds the folder's lock.
 """
 from __future__ import annotations
 
 import base64
-import json
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 
 from .. import config
 from ..errors import LabError
-from . import fetch, procs, ready
+from . import fetch, idle, procs, ready, storage
 from .base import check_node
+from .lock import locked, os_error, write_atomic
 from .settings import server_properties
 
-STATE_FILE = "cluster.json"
-STATE_KIND = "labkit-local-cluster"
+# variables the JVM reads on its own: they could open a debug or JMX port on every interface
+SCRUBBED_ENV = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
 
 
 class LocalCluster:
@@ -44,45 +46,42 @@ class LocalCluster:
     def _props(self, node: int) -> Path:
         return self.node_dir(node) / "server.properties"
 
-    def _read_state(self) -> dict | None:
-        path = self.state_dir / STATE_FILE
-        if not path.exists():
-            if self.state_dir.is_dir() and any(p.name not in {"node-1", "node-2", "node-3"}
-                                               for p in self.state_dir.iterdir()):
-                raise LabError(f"{self.state_dir} holds files labkit did not write.",
-                               hint="point LABKIT_STATE_DIR at an empty or labkit-made folder.")
-            return None
-        try:
-            state = json.loads(path.read_text())
-            if not isinstance(state, dict) or state.get("kind") != STATE_KIND:
-                raise ValueError("not a labkit cluster")
-            return state
-        except (ValueError, OSError) as exc:
-            raise LabError(f"The cluster state {path} is damaged ({exc}).",
-                           hint="run `labkit down --wipe` to stop any brokers and start afresh.") from None
-
     def _stored_base(self) -> int | None:
         try:
-            return int(json.loads((self.state_dir / STATE_FILE).read_text())["port_base"])
-        except (OSError, ValueError, KeyError, TypeError):
+            return int((storage.read_state(self.state_dir) or {})["port_base"])
+        except (LabError, ValueError, KeyError, TypeError):
             return None
+
+    def _lock(self, operation: str, out=None):
+        """The folder's lock; a folder that does not exist has nothing to guard yet."""
+        return locked(self.state_dir, operation, out) if self.state_dir.is_dir() else nullcontext()
 
     check_node = staticmethod(check_node)
 
     def pid(self, node: int) -> int | None:
-        """The live pid of a broker, verified by its command line (a recycled pid is not ours)."""
+        """The live pid of a broker, verified by its exact argv and start time (never a stranger)."""
         try:
-            pid = int((self.node_dir(node) / "pid").read_text())
+            pid, _, started = (self.node_dir(node) / "pid").read_text().partition(" ")
+            pid, started = int(pid), float(started) if started.strip() else None
         except (OSError, ValueError):
             return None
-        if procs.alive(pid) and str(self._props(node)) in procs.cmdline(pid):
+        return pid if procs.is_broker(pid, self._props(node), started) else None
+
+    def _find(self, node: int, out=None) -> int | None:
+        """The pid file's broker, or one found by its exact command line (a lost pid file)."""
+        pid = self.pid(node)
+        if pid:
             return pid
+        for found, ours in procs.brokers_on(self._props(node)):
+            if ours:
+                self._write_pid(node, found)
+                return found
+            if out is not None:
+                out.write(f"Broker {node}'s config is run by pid {found} of another user: not touched.\n")
         return None
 
-    def _all_pids(self, node: int) -> set[int]:
-        pids = set(procs.pids_matching(str(self._props(node))))
-        own = self.pid(node)
-        return pids | {own} if own else pids
+    def _write_pid(self, node: int, pid: int) -> None:
+        write_atomic(self.node_dir(node) / "pid", f"{pid} {procs.start_time(pid) or ''}".strip())
 
     # ---- one broker -----------------------------------------------------------------------
     def _check_ports(self, node: int) -> None:
@@ -95,42 +94,52 @@ class LocalCluster:
                 raise LabError(f"Port {port} for broker {node} is already taken"
                                f"{' by ' + owner if owner else ''}.",
                                hint="stop what holds it, or give the lab other ports with "
-                                    "LABKIT_PORT_BASE (for example 29092).")
+                                    "LABKIT_PORT_BASE (for example 29092) and `labkit down --wipe`.")
 
     def _launch(self, node: int) -> int:
         ndir = self.node_dir(node)
         self._check_ports(node)
-        (ndir / "logs").mkdir(parents=True, exist_ok=True)
-        self._props(node).write_text(server_properties(node, ndir, self.port_base))
-        cmd = fetch.java_command("kafka.Kafka", [str(self._props(node))], heap=config.BROKER_HEAP,
+        cmd = fetch.java_command("kafka.Kafka", [str(self._props(node))], heap=config.broker_heap(),
                                  log4j=config.SERVER_LOG4J, quick=False,
                                  props={"kafka.logs.dir": str(ndir / "logs")})
         cmd.insert(1, "-XX:+ExitOnOutOfMemoryError")
-        with open(ndir / "logs" / "stdout.log", "ab") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, cwd=ndir)
-        (ndir / "pid").write_text(str(proc.pid))
+        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+        try:
+            (ndir / "logs").mkdir(parents=True, exist_ok=True)
+            write_atomic(self._props(node), server_properties(node, ndir, self.port_base))
+            with open(ndir / "logs" / "stdout.log", "ab") as out:
+                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True, cwd=ndir, env=env)
+        except OSError as exc:
+            raise os_error(exc, ndir) from None
+        try:
+            self._write_pid(node, proc.pid)
+        except BaseException:
+            procs.terminate(proc.pid, grace=5)  # a broker no pid file names is not left behind
+            raise
         return proc.pid
 
     def _format(self, nodes: list[int], cluster_id: str) -> None:
         """Format each node's log dir with the shared cluster id (Kafka's storage tool), in parallel."""
-        def one(node: int) -> None:
-            ndir = self.node_dir(node)
-            (ndir / "data").mkdir(parents=True, exist_ok=True)
-            self._props(node).write_text(server_properties(node, ndir, self.port_base))
-            cmd = fetch.java_command("kafka.tools.StorageTool",
-                                     ["format", "-t", cluster_id, "-c", str(self._props(node))])
-            try:
-                res = subprocess.run(cmd, capture_output=True, text=True, timeout=config.TIMEOUTS.format)
-            except subprocess.TimeoutExpired:
-                raise LabError(f"Formatting broker {node}'s storage took over "
-                               f"{config.TIMEOUTS.format:.0f} s.", hint="is the machine overloaded?") from None
-            if res.returncode != 0:
-                raise LabError(f"Kafka's storage tool could not format broker {node}'s log dir.",
-                               hint=f"check that {ndir} is writable and has free space.",
-                               log_tail="\n".join((res.stdout + res.stderr).splitlines()[-10:]))
-        with ThreadPoolExecutor(len(nodes)) as pool:
-            list(pool.map(one, nodes))
+        def props(node: int) -> Path:
+            write_atomic(self._props(node), server_properties(node, self.node_dir(node), self.port_base))
+            return self._props(node)
+        storage.format_nodes(self.state_dir, nodes, cluster_id, props)
+
+    def _ensure_formatted(self, running: set[int], out) -> None:
+        """Format what needs it and nothing else (see ``storage.plan``)."""
+        cluster_id, need = storage.plan(self.state_dir, self.port_base, running, _new_cluster_id, out)
+        if need:
+            out.write(f"Formatting storage of broker(s) {', '.join(map(str, need))} "
+                      f"(cluster id {cluster_id}) ...\n")
+            self._format(need, cluster_id)
+
+    def format(self, out=sys.stderr) -> None:
+        """Create or repair the cluster's storage without starting it (``up`` does this first)."""
+        storage.claim(self.state_dir)
+        with self._lock("format", out):
+            fetch.fetch(out)
+            self._ensure_formatted({n for n in config.NODES if self._find(n)}, out)
 
     def log_tail(self, node: int, lines: int = 30) -> str:
         """The last lines of a broker's log (and of its JVM output, where start-up failures land)."""
@@ -143,31 +152,30 @@ class LocalCluster:
         return "\n".join(tail)
 
     # ---- the cluster ----------------------------------------------------------------------
-    def up(self, out=sys.stderr) -> list[dict]:
-        """Start whatever is not running and return when the cluster is ready (notebook 00)."""
-        state = self._read_state()
-        running = [n for n in config.NODES if self.pid(n)]
-        if state and len(running) == len(config.NODES):
-            out.write(f"The lab cluster is already running at {self.bootstrap_servers}.\n")
-            return self.status()
-        for n in config.NODES:
-            if n not in running:
-                self._check_ports(n)  # before any slow work: a taken port fails in a second
+    def up(self, out=sys.stderr, idle_stop: float | None = None) -> list[dict]:
+        """Start whatever is not running and return when the cluster is ready (notebook 00).
+
+        ``idle_stop`` (minutes; also LABKIT_IDLE_STOP) starts a watchdog that stops the cluster
+        once no client has been connected for that long.
+        """
+        idle_stop = idle_stop or config.idle_stop()
+        storage.claim(self.state_dir)
+        with locked(self.state_dir, "up", out):  # a second `up` waits here, then finds it running
+            running = {n for n in config.NODES if self._find(n, out)}
+            if running == set(config.NODES):
+                self._ensure_formatted(running, out)  # repairs cluster.json; formats nothing running
+                out.write(f"The lab cluster is already running at {self.bootstrap_servers}.\n")
+            else:
+                self._start_missing(running, out)
+            if idle_stop:
+                idle.start(self, idle_stop, out)
+        return self.status()
+
+    def _start_missing(self, running: set[int], out) -> None:
+        for n in set(config.NODES) - running:
+            self._check_ports(n)  # before any slow work: a taken port fails in a second
         fetch.fetch(out)
-        if state is None or not all((self.node_dir(n) / "data" / "meta.properties").exists()
-                                    for n in config.NODES):
-            for n in config.NODES:  # a half-made cluster is started afresh
-                shutil.rmtree(self.node_dir(n) / "data", ignore_errors=True)
-            state = {"kind": STATE_KIND, "cluster_id": _new_cluster_id(),
-                     "kafka_version": config.KAFKA_VERSION, "port_base": self.port_base}
-            try:
-                self.state_dir.mkdir(parents=True, exist_ok=True)
-                (self.state_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
-            except OSError as exc:
-                raise LabError(f"labkit cannot write the cluster's state in {self.state_dir} ({exc}).",
-                               hint="point LABKIT_STATE_DIR at a folder you can write to.") from None
-            out.write(f"Formatting storage for a new cluster (id {state['cluster_id']}) ...\n")
-            self._format(list(config.NODES), state["cluster_id"])
+        self._ensure_formatted(running, out)
         started = {}
         try:
             for n in config.NODES:
@@ -177,29 +185,43 @@ class LocalCluster:
                               f"{config.client_port(n, self.port_base)}).\n")
             ready.wait_cluster(self, started, out, config.TIMEOUTS.up)
         except BaseException:
-            for pid in started.values():  # never leave a half-started cluster behind
-                procs.terminate(pid, grace=5)
+            # never leave a half-started cluster behind: stop what this `up` started, found by
+            # pid file or command line (an interrupt may land before a pid was recorded)
+            for n in set(config.NODES) - running:
+                pid = started.get(n) or self._find(n)
+                if pid:
+                    procs.terminate(pid, grace=5)
             raise
-        return self.status()
 
     def down(self, wipe: bool = False, out=sys.stderr) -> None:
-        """Stop every broker of this state dir (also after labkit crashed); ``wipe`` deletes data."""
-        victims = {pid: n for n in config.NODES for pid in self._all_pids(n)}
-        for pid in victims:  # all at once: their shutdowns overlap
-            procs.send(pid, signal.SIGCONT)
-            procs.send(pid, signal.SIGTERM)
-        for pid, n in victims.items():
-            result = procs.finish(pid, grace=config.TIMEOUTS.stop_broker)
-            out.write(f"Broker {n} (pid {pid}): {result}.\n")
-        for n in config.NODES:
-            (self.node_dir(n) / "pid").unlink(missing_ok=True)
+        """Stop every broker of this state dir (also after labkit crashed); ``wipe`` deletes data.
+
+        Only processes labkit started are signalled (exact argv, start time); wiping needs the
+        folder's owner marker (``storage.check_wipe``).
+        """
         if wipe:
+            storage.check_wipe(self.state_dir)
+        with self._lock("down", out):
+            idle.stop(self)
+            victims = {}
             for n in config.NODES:
-                shutil.rmtree(self.node_dir(n), ignore_errors=True)
-            (self.state_dir / STATE_FILE).unlink(missing_ok=True)
-            out.write(f"Wiped the cluster's data in {self.state_dir}.\n")
-        elif not victims:
-            out.write("No broker was running.\n")
+                pid = self._find(n, out)
+                if pid:
+                    victims[pid] = n
+            for pid in victims:  # all at once: their shutdowns overlap
+                procs.send(pid, signal.SIGCONT)
+                procs.send(pid, signal.SIGTERM)
+            for pid, n in victims.items():
+                out.write(f"Broker {n} (pid {pid}): {procs.finish(pid, grace=config.TIMEOUTS.stop_broker)}.\n")
+            for n in config.NODES:
+                (self.node_dir(n) / "pid").unlink(missing_ok=True)
+            if wipe and self.state_dir.exists():
+                for n in config.NODES:
+                    shutil.rmtree(self.node_dir(n), ignore_errors=True)
+                (self.state_dir / storage.STATE_FILE).unlink(missing_ok=True)
+                out.write(f"Wiped the cluster's data in {self.state_dir}.\n")
+            elif not victims:
+                out.write("No broker was running.\n")
 
     def status(self) -> list[dict]:
         """One dict per broker: id, state, pid, port, whether it answers, and the controller."""
@@ -216,44 +238,57 @@ class LocalCluster:
     # ---- broker control (notebook 06) -----------------------------------------------------
     def kill(self, node) -> str:
         node = self.check_node(node)
-        pid = self.pid(node)
-        if not pid:
-            return f"broker {node} was not running"
-        procs.send(pid, signal.SIGKILL)
-        procs.wait_exit(pid, config.TIMEOUTS.kill)
-        return f"broker {node} killed (SIGKILL)"
+        with self._lock(f"kill {node}"):
+            pid = self._find(node)
+            if not pid:
+                return f"broker {node} was not running"
+            procs.send(pid, signal.SIGKILL)
+            if not procs.wait_exit(pid, config.TIMEOUTS.kill):
+                return f"broker {node} sent SIGKILL, still exiting after {config.TIMEOUTS.kill:.0f} s"
+            return f"broker {node} killed (SIGKILL)"
 
     def stop(self, node) -> str:
         node = self.check_node(node)
-        pid = self.pid(node)
-        if not pid:
-            return f"broker {node} was not running"
-        return f"broker {node}: " + procs.terminate(pid, grace=config.TIMEOUTS.stop_broker)
+        with self._lock(f"stop {node}"):
+            pid = self._find(node)
+            if not pid:
+                return f"broker {node} was not running"
+            return f"broker {node}: " + procs.terminate(pid, grace=config.TIMEOUTS.stop_broker)
 
     def start(self, node, out=sys.stderr) -> str:
         node = self.check_node(node)
-        if self.pid(node):
-            return f"broker {node} is already running"
-        if self._read_state() is None:
-            raise LabError("There is no lab cluster to start a broker in.", hint="run `labkit up` first.")
-        pid = self._launch(node)
         try:
-            ready.wait_cluster(self, {node: pid}, out, config.TIMEOUTS.start_broker, probe=False)
-        except BaseException:
-            procs.terminate(pid, grace=5)
-            raise
-        return f"broker {node} started (pid {pid}) and registered"
+            state = storage.read_state(self.state_dir)
+        except ValueError:
+            state = True  # damaged: repaired below from the nodes' meta.properties
+        if state is None:
+            raise LabError("There is no lab cluster to start a broker in.", hint="run `labkit up` first.")
+        with locked(self.state_dir, f"start {node}", out):
+            if self._find(node):
+                return f"broker {node} is already running"
+            self._ensure_formatted({n for n in config.NODES if n != node and self._find(n)}, out)
+            pid = self._launch(node)
+            try:
+                ready.wait_cluster(self, {node: pid}, out, config.TIMEOUTS.start_broker, probe=False)
+            except BaseException:
+                procs.terminate(pid, grace=5)
+                raise
+            return f"broker {node} started (pid {pid}) and registered"
 
     def _signal(self, node, sig: int, verb: str, expect: str) -> str:
         node = self.check_node(node)
-        pid = self.pid(node)
-        if not pid:
-            raise LabError(f"Broker {node} is not running, so it cannot be {verb}.",
-                           hint=f"start it with `labkit start {node}` (lab.start_broker({node})).")
-        procs.send(pid, sig)
-        # a JVM stops thread by thread: report only once the kernel shows the new state
-        procs.wait_state(pid, expect, config.TIMEOUTS.kill)
-        return f"broker {node} {verb}"
+        with self._lock(verb.split()[0]):
+            pid = self._find(node)
+            if not pid:
+                raise LabError(f"Broker {node} is not running, so it cannot be {verb}.",
+                               hint=f"start it with `labkit start {node}` (lab.start_broker({node})).")
+            procs.send(pid, sig)
+            # a JVM stops thread by thread: report only once the kernel shows the new state
+            if not procs.wait_state(pid, expect, config.TIMEOUTS.kill):
+                raise LabError(f"Broker {node} was sent the signal but is not {expect} after "
+                               f"{config.TIMEOUTS.kill:.0f} s (it is {procs.state(pid)}).",
+                               hint="`labkit status` shows its state now.")
+            return f"broker {node} {verb}"
 
     def pause(self, node) -> str:
         return self._signal(node, signal.SIGSTOP, "paused (SIGSTOP)", "paused")

@@ -1,60 +1,70 @@
-"""Operating-system plumbing for broker processes: liveness, signals, ports, and who holds one.
+"""Operating-system plumbing for broker processes: state, identity, signals, ports (notebook 00).
 
-Linux reads ``/proc``; elsewhere (macOS) ``ps`` answers. Every wait here is bounded and polls a
-real condition (a process exiting, a port answering); none sleeps a fixed time to hope.
+psutil answers every question about a process (state, start time, argv, sockets) on Linux and
+macOS alike. A broker is recognised by what labkit recorded when it started it: its pid, its
+start time, and an argv holding exactly its ``server.properties`` path and ``kafka.Kafka``;
+nothing is ever signalled because its command line merely contains a path. Every wait here is
+bounded and polls a real condition (``labkit.wait``).
 """
 from __future__ import annotations
 
 import os
 import signal
 import socket
-import subprocess
-import time
 from pathlib import Path
 
+import psutil
+
 from .. import config
+from ..wait import until
 
-PROC = Path("/proc")
 POLL = 0.1  # seconds between checks of a condition
+BROKER_MAIN = "kafka.Kafka"
 
 
-def _reap(pid: int) -> None:
-    """Collect a dead child so it does not linger as a zombie that looks alive."""
+def _proc(pid: int | None) -> psutil.Process | None:
     try:
-        os.waitpid(pid, os.WNOHANG)
-    except (ChildProcessError, OSError):
+        return psutil.Process(pid) if pid else None
+    except (psutil.NoSuchProcess, psutil.AccessDenied, ValueError):
+        return None
+
+
+def _reap_own_child(proc: psutil.Process) -> None:
+    """Collect a dead child of this process (only ours: never steal another's exit status)."""
+    try:
+        if proc.ppid() == os.getpid():
+            os.waitpid(proc.pid, os.WNOHANG)
+    except (psutil.Error, ChildProcessError, OSError):
         pass
 
 
 def state(pid: int | None) -> str:
     """'running', 'paused' (SIGSTOP), 'exiting' or 'dead' for a process id."""
-    if not pid:
+    proc = _proc(pid)
+    if proc is None:
         return "dead"
-    _reap(pid)
-    stat = PROC / str(pid) / "stat"
-    if PROC.is_dir():
-        try:
-            code = stat.read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
+    try:
+        status = proc.status()
+        if status == psutil.STATUS_ZOMBIE:
+            # a killed JVM's main thread is a zombie while other threads still tear down and hold
+            # its ports and files: not gone yet
+            if _threads(proc) > 1:
+                return "exiting"
+            _reap_own_child(proc)
             return "dead"
-        if code == "Z" and _threads(pid) > 1:
-            # the main thread is gone but others still tear down: ports and files are not closed yet
-            return "exiting"
-        return {"Z": "dead", "X": "dead", "T": "paused", "t": "paused"}.get(code, "running")
-    try:
-        out = subprocess.run(["ps", "-o", "state=", "-p", str(pid)], capture_output=True,
-                             text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
+    except psutil.ZombieProcess:
+        return "exiting" if _threads(proc) > 1 else "dead"
+    except psutil.Error:
         return "dead"
-    if not out or out[0] in "ZX":
+    if status == psutil.STATUS_DEAD:
         return "dead"
-    return "paused" if out[0] == "T" else "running"
+    return "paused" if status in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP) else "running"
 
 
-def _threads(pid: int) -> int:
+def _threads(proc: psutil.Process) -> int:
     try:
-        return sum(1 for _ in (PROC / str(pid) / "task").iterdir())
-    except OSError:
+        return proc.num_threads()
+    except psutil.Error:
         return 0
 
 
@@ -62,62 +72,84 @@ def alive(pid: int | None) -> bool:
     return state(pid) != "dead"
 
 
+def argv(pid: int) -> list[str]:
+    """The argument vector of a process, or [] when it is gone or not readable."""
+    proc = _proc(pid)
+    try:
+        return proc.cmdline() if proc else []
+    except psutil.Error:
+        return []
+
+
 def cmdline(pid: int) -> str:
-    """The command line of a process, or '' when it is gone."""
-    try:
-        return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        if PROC.is_dir():
-            return ""
-    try:
-        return subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True,
-                              text=True, timeout=5).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
+    """The command line of a process as one string (for messages), or '' when it is gone."""
+    return " ".join(argv(pid))
 
 
-def pids_matching(marker: str) -> list[int]:
-    """Process ids whose command line contains ``marker`` (a broker's config path, say)."""
+def start_time(pid: int) -> float | None:
+    proc = _proc(pid)
+    try:
+        return proc.create_time() if proc else None
+    except psutil.Error:
+        return None
+
+
+def same_start(recorded: float | None, actual: float | None) -> bool:
+    """Start times agree (psutil derives them from boot time and clock ticks: allow a tick)."""
+    return recorded is None or (actual is not None and abs(recorded - actual) < 0.05)
+
+
+def is_broker(pid: int, props: Path, started: float | None = None) -> bool:
+    """True when ``pid`` is the broker labkit started on ``props`` (and at ``started``)."""
+    args = argv(pid)
+    return alive(pid) and str(props) in args and BROKER_MAIN in args \
+        and same_start(started, start_time(pid))
+
+
+def brokers_on(props: Path) -> list[tuple[int, bool]]:
+    """(pid, ours) of every live JVM whose argv runs ``kafka.Kafka`` on exactly ``props``.
+
+    ``ours`` is False for another user's process: reported, never signalled.
+    """
     found = []
-    if PROC.is_dir():
-        for entry in PROC.iterdir():
-            if entry.name.isdigit() and int(entry.name) != os.getpid() and marker in cmdline(int(entry.name)):
-                found.append(int(entry.name))
-        return [pid for pid in found if alive(pid)]
-    out = subprocess.run(["ps", "-axo", "pid=,command="], capture_output=True, text=True, timeout=10)
-    for line in out.stdout.splitlines():
-        pid, _, cmd = line.strip().partition(" ")
-        if marker in cmd and pid.isdigit() and int(pid) != os.getpid():
-            found.append(int(pid))
+    me = os.getuid() if hasattr(os, "getuid") else None
+    for proc in psutil.process_iter(["pid", "cmdline", "uids"]):
+        args = proc.info.get("cmdline") or []
+        if str(props) in args and BROKER_MAIN in args and alive(proc.pid):
+            uids = proc.info.get("uids")
+            found.append((proc.pid, me is None or uids is None or uids.real == me))
     return found
 
 
+def pids_matching(marker: str) -> list[int]:
+    """Live process ids with ``marker`` in one argv element (tests use it to look for strays).
+
+    Never used to choose what to signal: ``brokers_on`` matches exactly.
+    """
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        if proc.pid != os.getpid() and any(marker in a for a in proc.info.get("cmdline") or []):
+            found.append(proc.pid)
+    return [pid for pid in found if alive(pid)]
+
+
 def send(pid: int, sig: int) -> bool:
+    """Signal a process; False when it is gone or not ours to signal (another user's)."""
     try:
         os.kill(pid, sig)
         return True
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         return False
 
 
 def wait_exit(pid: int, timeout: float) -> bool:
     """Wait until the process is gone; True if it exited within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(POLL)
-    return not alive(pid)
+    return bool(until(lambda: not alive(pid), timeout, POLL))
 
 
 def wait_state(pid: int, expect: str, timeout: float) -> bool:
     """Wait until the process is in state ``expect`` ('running', 'paused', 'dead')."""
-    deadline = time.monotonic() + timeout
-    while state(pid) != expect:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(POLL / 5)
-    return True
+    return bool(until(lambda: state(pid) == expect, timeout, POLL / 5))
 
 
 def terminate(pid: int, grace: float) -> str:
@@ -134,8 +166,7 @@ def finish(pid: int, grace: float) -> str:
     if wait_exit(pid, grace):
         return "stopped"
     send(pid, signal.SIGKILL)
-    wait_exit(pid, config.TIMEOUTS.kill)
-    return "killed after grace period"
+    return "killed after grace period" if wait_exit(pid, config.TIMEOUTS.kill) else "still exiting"
 
 
 def port_answers(port: int, host: str = config.HOST, timeout: float = 0.3) -> bool:
@@ -160,73 +191,50 @@ def port_free(port: int, host: str = config.HOST) -> bool:
 
 def wait_port_free(port: int, timeout: float) -> bool:
     """Wait until host:port can be bound; True if it could within ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not port_free(port):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(POLL)
-    return True
-
-
-def _sockets():
-    """(address, port, state, inode) of every TCP socket in /proc/net (Linux; nothing elsewhere)."""
-    for table in ("tcp", "tcp6"):
-        try:
-            lines = (PROC / "net" / table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            addr, port = fields[1].rsplit(":", 1)
-            yield addr, int(port, 16), fields[3], fields[9]
-
-
-def _socket_inodes(pid: int | str) -> set[str]:
-    inodes = set()
-    try:
-        fds = list((PROC / str(pid) / "fd").iterdir())
-    except OSError:
-        return inodes
-    for fd in fds:
-        try:  # an fd can close between the listing and the readlink
-            inodes.add(os.readlink(fd).removeprefix("socket:[").rstrip("]"))
-        except OSError:
-            continue
-    return inodes
+    return bool(until(lambda: port_free(port), timeout, POLL))
 
 
 def port_owner(port: int) -> str:
     """'pid 123: java ...' for the process holding ``port``, or '' when unknown."""
-    # 06 = TIME_WAIT holds no process. Any other state is a live socket (an outgoing connection
-    # can own the port too when it lies in the ephemeral range).
-    inodes = {inode for _, p, st, inode in _sockets() if p == port and st != "06"}
-    if not inodes:
-        return _lsof_owner(port)
-    for entry in PROC.iterdir():
-        if entry.name.isdigit() and _socket_inodes(entry.name) & inodes:
-            return f"pid {entry.name}: {cmdline(int(entry.name))[:120]}"
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):  # macOS without root: only per-process tables
+        conns = []
+    for conn in conns:
+        # TIME_WAIT holds no process; any other state is a live socket
+        if conn.laddr and conn.laddr.port == port and conn.status != psutil.CONN_TIME_WAIT and conn.pid:
+            return f"pid {conn.pid}: {cmdline(conn.pid)[:120]}"
     return ""
 
 
-def _lsof_owner(port: int) -> str:
-    try:
-        out = subprocess.run(["lsof", "-nP", f"-iTCP:{port}", "-sTCP:LISTEN", "-t"],
-                             capture_output=True, text=True, timeout=5).stdout.split()
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return f"pid {out[0]}: {cmdline(int(out[0]))[:120]}" if out else ""
-
-
 def listening_addresses(pid: int) -> list[tuple[str, int]]:
-    """(address, port) pairs a process listens on, from /proc (Linux only; [] elsewhere)."""
-    inodes = _socket_inodes(pid)
-    return [(_hex_to_ip(addr), port) for addr, port, st, inode in _sockets() if st == "0A" and inode in inodes]
+    """(address, port) pairs a process listens on."""
+    proc = _proc(pid)
+    try:
+        conns = proc.net_connections(kind="tcp") if proc else []
+    except psutil.Error:
+        return []
+    return [(_plain(c.laddr.ip), c.laddr.port) for c in conns if c.status == psutil.CONN_LISTEN]
 
 
-def _hex_to_ip(addr: str) -> str:
-    """/proc/net's hex (32-bit little-endian words) to text; v4-mapped IPv6 shows as IPv4."""
-    raw = b"".join(bytes.fromhex(addr[i:i + 8])[::-1] for i in range(0, len(addr), 8))
-    if len(raw) == 4:
-        return socket.inet_ntop(socket.AF_INET, raw)
-    text = socket.inet_ntop(socket.AF_INET6, raw)
-    return text.removeprefix("::ffff:") if text.startswith("::ffff:") and "." in text else text
+def client_connections(pids: list[int], ports: set[int]) -> int:
+    """Established connections to ``ports`` of ``pids`` that come from outside those processes.
+
+    Brokers replicate over the client listener too; a connection whose far end is another of
+    ``pids``' own sockets is replication, not a client (the idle watchdog counts the rest).
+    """
+    conns = []
+    for pid in pids:
+        proc = _proc(pid)
+        try:
+            conns += proc.net_connections(kind="tcp") if proc else []
+        except psutil.Error:
+            continue
+    own = {(c.laddr.ip, c.laddr.port) for c in conns if c.laddr}
+    return sum(1 for c in conns if c.status == psutil.CONN_ESTABLISHED and c.laddr.port in ports
+               and c.raddr and (c.raddr.ip, c.raddr.port) not in own)
+
+
+def _plain(ip: str) -> str:
+    """A v4-mapped IPv6 address as IPv4 text."""
+    return ip.removeprefix("::ffff:") if ip.startswith("::ffff:") and "." in ip else ip

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import time
 
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import NewTopic
 
 from .. import clients, config
 from ..errors import LabError
+from ..wait import wait_for
 from . import procs
 
 PROBE_TOPIC = "labkit-probe"
@@ -21,26 +23,31 @@ POLL = 0.25
 
 
 class _Deadline:
+    """One time budget for all stages of a start-up, raced against the started brokers' exits."""
+
     def __init__(self, cluster, started: dict[int, int], timeout: float):
         self.cluster, self.started, self.timeout = cluster, started, timeout
         self.end = time.monotonic() + timeout
 
-    def check(self, waiting_for: str) -> None:
-        """Raise if a started broker died or time ran out; otherwise wait one poll interval."""
+    def _died(self, waiting_for: str) -> None:
         for node, pid in self.started.items():
             if not procs.alive(pid):
                 raise LabError(f"Broker {node} exited during start-up (while waiting for {waiting_for}).",
                                hint=f"read its log with `labkit logs {node}`; `labkit down --wipe` "
                                     "starts afresh if its data is damaged.",
                                log_tail=self.cluster.log_tail(node, 15))
-        if time.monotonic() > self.end:
-            node = next(iter(self.started), config.NODES[0])
-            raise LabError(f"The cluster was not ready after {self.timeout:.0f} s "
-                           f"(still waiting for {waiting_for}).",
-                           hint="a slow machine may need more time: `labkit up` again continues; "
-                                "`labkit logs N` shows what a broker is doing.",
-                           log_tail=self.cluster.log_tail(node, 10))
-        time.sleep(POLL)
+
+    def until(self, waiting_for: str, condition) -> None:
+        """Wait for ``condition`` within what is left of the budget; a dead broker ends it at once."""
+        def ready():
+            self._died(waiting_for)
+            return condition()
+        node = next(iter(self.started), config.NODES[0])
+        wait_for(f"the cluster to be ready (still waiting for {waiting_for})", ready,
+                 max(0.0, self.end - time.monotonic()), POLL, retry_on=(KafkaException,),
+                 hint="a slow machine may need more time: `labkit up` again continues; "
+                      "`labkit logs N` shows what a broker is doing.",
+                 on_timeout=lambda: self.cluster.log_tail(node, 10))
 
 
 def wait_cluster(cluster, started: dict[int, int], out, timeout: float, probe: bool = True) -> None:
@@ -49,25 +56,31 @@ def wait_cluster(cluster, started: dict[int, int], out, timeout: float, probe: b
     deadline = _Deadline(cluster, started, timeout)
     for node in started:
         port = config.client_port(node, cluster.port_base)
-        while not procs.port_answers(port):
-            deadline.check(f"broker {node} to listen on port {port}")
+        deadline.until(f"broker {node} to listen on port {port}", lambda: procs.port_answers(port))
         out.write(f"  broker {node} listens on {port} ({time.monotonic() - t0:.1f} s)\n")
     want = set(config.NODES) if probe else set(started)
     with clients.quiet_admin(cluster.bootstrap_servers) as admin:
-        while not want <= registered(admin):
-            deadline.check(f"broker(s) {sorted(want)} to register")
+        deadline.until(f"broker(s) {sorted(want)} to register", lambda: want <= registered(admin))
         out.write(f"  brokers {sorted(want)} registered ({time.monotonic() - t0:.1f} s)\n")
         if probe:
-            futures = admin.create_topics([NewTopic(PROBE_TOPIC, 1, len(config.NODES))],
-                                          request_timeout=config.TIMEOUTS.request)
-            try:
-                futures[PROBE_TOPIC].result(timeout=config.TIMEOUTS.request + 5)
-            except Exception as exc:  # TOPIC_ALREADY_EXISTS is fine; anything else shows below
-                if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                    out.write(f"  probe topic: {exc}; retrying\n")
-            while not _probe_in_sync(admin):
-                deadline.check(f"the probe partition to have a leader and {len(config.NODES)} in-sync replicas")
+            deadline.until(f"the probe partition to have a leader and {len(config.NODES)} in-sync replicas",
+                           lambda: _probe_created(admin, out) and _probe_in_sync(admin))
     out.write(f"Ready in {time.monotonic() - t0:.1f} s: {cluster.bootstrap_servers}\n")
+
+
+def _probe_created(admin, out) -> bool:
+    """Create the probe topic (again, if an attempt failed); True once it exists."""
+    if PROBE_TOPIC in admin.list_topics(timeout=2).topics:
+        return True
+    futures = admin.create_topics([NewTopic(PROBE_TOPIC, 1, len(config.NODES))],
+                                  request_timeout=config.TIMEOUTS.request)
+    try:
+        futures[PROBE_TOPIC].result(timeout=config.TIMEOUTS.request + 5)
+    except Exception as exc:  # TOPIC_ALREADY_EXISTS is fine; anything else: asked again next round
+        if "TOPIC_ALREADY_EXISTS" not in str(exc):
+            out.write(f"  probe topic: {exc}; retrying\n")
+            return False
+    return True
 
 
 def registered(admin) -> set[int]:

@@ -23,11 +23,11 @@ class Setting:
 
 LAB_SETTINGS = (
     Setting("broker.session.timeout.ms", "4000", "9000",
-            "a killed broker is fenced, and its partitions get new leaders, in about 4 s"),
+            "a silent broker (killed or paused) is fenced, leaves every ISR, and its partitions get new leaders, in about 4 s (notebook 06)"),
     Setting("broker.heartbeat.interval.ms", "1000", "2000",
             "must stay well under the session timeout"),
     Setting("replica.lag.time.max.ms", "5000", "30000",
-            "a paused follower visibly leaves the ISR within seconds (notebook 06)"),
+            "a follower that stays behind the leader's end for 5 s while records arrive is out of sync; a returning one rejoins within seconds of catching up (notebook 06)"),
     Setting("min.insync.replicas", "2", "1",
             "acks=all then needs two copies: one broker may fail without losing acknowledged writes"),
     Setting("unclean.leader.election.enable", "false", "false",

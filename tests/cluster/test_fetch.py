@@ -114,3 +114,89 @@ def test_fresh_fetch_with_maven_into_a_new_cache(tmp_path, monkeypatch):
     libs = fetch.fetch(out=open(os.devnull, "w"))
     assert libs == fetch.cached_libs() and fetch.libs_dir() == libs
     assert not list(tmp_path.rglob("libs.partial-*")), "scratch folder left behind"
+
+
+# ---- issue 14, item 6: a fetch that cannot hang, cannot be tampered with, and takes turns --------
+def _recording_mvn(tmp_path, script: str):
+    """A fake `mvn` on PATH (with the real java) that records its argv, then runs ``script``."""
+    java = shutil.which("java")
+    bindir = _fake_bin(tmp_path, "mvn", f'echo "$@" > {tmp_path}/mvn-args\n{script}')
+    _fake_bin(tmp_path, "java", f'exec {java} "$@"\n')
+    return bindir
+
+
+@pytest.mark.timeout(60, func_only=True)
+def test_a_stalled_maven_ends_at_the_timeout(tmp_path, monkeypatch):
+    import dataclasses
+    import psutil
+    bindir = _recording_mvn(tmp_path, "sleep 600\n")  # prints nothing, ever
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("KAFKA_HOME", raising=False)
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setattr(config, "TIMEOUTS", dataclasses.replace(config.TIMEOUTS, fetch=3.0))
+    import time
+    t0 = time.monotonic()
+    with pytest.raises(FetchError) as err:
+        fetch.fetch(out=open(os.devnull, "w"))
+    assert time.monotonic() - t0 < 20
+    assert "did not finish within 3 s" in err.value.message and err.value.hint
+    assert not [p for p in psutil.process_iter(["cmdline"]) if "sleep 600" in " ".join(p.info["cmdline"] or [])
+                and p.ppid() in (1, os.getpid())], "Maven's process group was left running"
+    args = (tmp_path / "mvn-args").read_text().split()
+    assert "-C" in args  # strict checksums: a corrupt download fails instead of a warning
+    assert "-Daether.connector.requestTimeout=60000" in args and "-Daether.connector.connectTimeout=10000" in args
+
+
+def test_the_dependency_plugin_is_pinned():
+    import xml.etree.ElementTree as ET
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ET.parse(config.POM).getroot()
+    plugins = {p.findtext("m:artifactId", namespaces=ns): p.findtext("m:version", namespaces=ns)
+               for p in root.iterfind("m:build/m:plugins/m:plugin", ns)}
+    assert plugins.get("maven-dependency-plugin"), plugins
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300, func_only=True)
+def test_two_fetches_take_turns_and_the_manifest_has_checksums(tmp_path, monkeypatch, libs):
+    env = {**os.environ, "LABKIT_CACHE": str(tmp_path)}
+    env.pop("KAFKA_HOME", None)
+    runs = [subprocess.Popen([sys.executable, "-m", "labkit.cli", "fetch"], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parents[2])
+            for _ in range(2)]
+    outs = [p.communicate(timeout=250) for p in runs]
+    assert [p.returncode for p in runs] == [0, 0], outs
+    errs = "".join(e for _, e in outs)
+    assert errs.count("Fetching Apache Kafka") == 1 and "Waiting for another labkit" in errs, errs
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path))
+    monkeypatch.delenv("KAFKA_HOME", raising=False)
+    cached = fetch.cached_libs()
+    lines = (cached / fetch.MANIFEST).read_text().splitlines()
+    import hashlib
+    for line in lines:
+        name, size, sha = line.split(" ")
+        assert hashlib.sha256((cached / name).read_bytes()).hexdigest() == sha
+    jar = cached / lines[0].split(" ")[0]
+    data = bytearray(jar.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, different bytes
+    jar.write_bytes(bytes(data))
+    fetch._VERIFIED.clear()
+    assert not fetch._complete(cached, checksums=True), "a changed jar was trusted"
+
+
+def test_java_version_is_asked_once(tmp_path, monkeypatch):
+    java = shutil.which("java")
+    home = _fake_bin(tmp_path, "java", f'echo run >> {tmp_path}/count\nexec {java} "$@"\n').parent
+    monkeypatch.setenv("JAVA_HOME", str(home))
+    assert fetch.java() == fetch.java() == str(home / "bin" / "java")
+    assert (tmp_path / "count").read_text().count("run") == 1
+
+
+def test_kafka_home_of_another_version_is_a_lab_error(tmp_path, monkeypatch):
+    (tmp_path / "libs").mkdir()
+    (tmp_path / "libs" / "kafka_2.13-3.9.1.jar").write_bytes(b"")
+    monkeypatch.setenv("KAFKA_HOME", str(tmp_path))
+    with pytest.raises(FetchError) as err:
+        fetch.libs_dir()
+    assert "kafka_2.13-3.9.1.jar" in err.value.message and config.KAFKA_VERSION in err.value.hint
