@@ -81,16 +81,10 @@ class Lab:
     def heal(self) -> None:
         """Resume paused brokers and start stopped ones: the cluster back to full health.
 
-        One operation on the cluster's lock, so a dashboard button or another notebook acting
-        meanwhile waits its turn instead of racing it (notebook 06).
+        One operation on the cluster's lock (``Cluster.heal``), so a dashboard button or another
+        notebook acting meanwhile waits its turn instead of racing it (notebook 06).
         """
-        from contextlib import nullcontext
-        guard = getattr(self.cluster, "_lock", None)
-        with guard("heal") if guard else nullcontext():
-            for row in self.cluster.status():
-                if row["state"] == "paused":
-                    self.resume(row["broker"])
-            self.cluster.up(out=_Null())
+        self.cluster.heal(out=_Null())
 
     # ---- inspection and pictures (notebooks 02-06) -----------------------------------------
     # Thin delegations: the work is in inspect.py, plots.py, lagplot.py, burrow.py, sampler.py, widgets.py.

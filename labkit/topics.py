@@ -5,8 +5,6 @@ cluster metadata (not on a timer) until the new topic has a leader for every par
 """
 from __future__ import annotations
 
-import time
-
 from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import NewTopic, OffsetSpec
 
@@ -87,17 +85,13 @@ def wait_leaders(admin, name: str, partitions: int, timeout: float) -> None:
     yet (a consumer asking it then hears NOT_LEADER_FOR_PARTITION). Asking every leader for its
     end offset is the real condition: producers and consumers work once it holds.
     """
-    end = time.monotonic() + timeout
-    while True:
+    def led() -> bool:
         topic = admin.list_topics(name, timeout=config.TIMEOUTS.request).topics.get(name)
-        led = topic is not None and topic.error is None and len(topic.partitions) == partitions \
-            and all(p.leader >= 0 for p in topic.partitions.values())
-        if led and _leaders_answer(admin, name, partitions):
-            return
-        if time.monotonic() > end:
-            raise LabError(f"Topic {name!r} had no leader for every partition after {timeout:.0f} s.",
-                           hint="are enough brokers running? `labkit status` tells.")
-        time.sleep(POLL)
+        return topic is not None and topic.error is None and len(topic.partitions) == partitions \
+            and all(p.leader >= 0 for p in topic.partitions.values()) \
+            and _leaders_answer(admin, name, partitions)
+    wait_for(f"topic {name!r} to have an answering leader for every partition", led, timeout, POLL,
+             hint="are enough brokers running? `labkit status` tells.")
 
 
 def _leaders_answer(admin, name: str, partitions: int) -> bool:

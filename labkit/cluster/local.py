@@ -9,6 +9,7 @@ command line even when a pid file is gone. One operation at a time holds the fol
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import signal
@@ -21,7 +22,7 @@ from pathlib import Path
 from .. import config
 from ..errors import LabError
 from . import fetch, idle, procs, ready, storage
-from .base import check_node
+from .base import Cluster
 from .lock import locked, os_error, write_atomic
 from .settings import server_properties
 
@@ -29,8 +30,12 @@ from .settings import server_properties
 SCRUBBED_ENV = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
 
 
-class LocalCluster:
-    """A 3-node KRaft cluster of local JVM processes, every node broker and controller."""
+class LocalCluster(Cluster):
+    """A 3-node KRaft cluster of local JVM processes, every node broker and controller.
+
+    ``base.Cluster`` gives it status, the controller, broker control by id and ``heal``; this
+    class says how a JVM is found (pid file, exact command line), started, signalled and read.
+    """
 
     backend = "local"
 
@@ -56,8 +61,6 @@ class LocalCluster:
         """The folder's lock; a folder that does not exist has nothing to guard yet."""
         return locked(self.state_dir, operation, out) if self.state_dir.is_dir() else nullcontext()
 
-    check_node = staticmethod(check_node)
-
     def pid(self, node: int) -> int | None:
         """The live pid of a broker, verified by its exact argv and start time (never a stranger)."""
         try:
@@ -66,6 +69,20 @@ class LocalCluster:
         except (OSError, ValueError):
             return None
         return pid if procs.is_broker(pid, self._props(node), started) else None
+
+    def _state(self, node: int) -> str:
+        state = procs.state(self.pid(node))
+        return "stopped" if state == "dead" else state
+
+    def _present(self, node: int) -> bool:
+        return bool(self._find(node))  # also a broker whose pid file was lost
+
+    def _quorum_state(self, node: int) -> dict | None:
+        path = self.node_dir(node) / "data" / "__cluster_metadata-0" / "quorum-state"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
 
     def _find(self, node: int, out=None) -> int | None:
         """The pid file's broker, or one found by its exact command line (a lost pid file)."""
@@ -90,11 +107,7 @@ class LocalCluster:
             if not procs.port_answers(port) and procs.wait_port_free(port, timeout=10):
                 continue
             if not procs.port_free(port):
-                owner = procs.port_owner(port)
-                raise LabError(f"Port {port} for broker {node} is already taken"
-                               f"{' by ' + owner if owner else ''}.",
-                               hint="stop what holds it, or give the lab other ports with "
-                                    "LABKIT_PORT_BASE (for example 29092) and `labkit down --wipe`.")
+                raise self._port_taken(node, port)  # names the compose cluster when it holds it
 
     def _launch(self, node: int) -> int:
         ndir = self.node_dir(node)
@@ -223,78 +236,37 @@ class LocalCluster:
             elif not victims:
                 out.write("No broker was running.\n")
 
-    def status(self) -> list[dict]:
-        """One dict per broker: id, state, pid, port, whether it answers, and the controller."""
-        controller = ready.active_controller(self)
-        rows = []
-        for n in config.NODES:
-            pid = self.pid(n)
-            port = config.client_port(n, self.port_base)
-            rows.append({"broker": n, "state": procs.state(pid) if pid else "stopped", "pid": pid,
-                         "port": port, "answers": bool(pid) and procs.port_answers(port),
-                         "controller": n == controller})
-        return rows
+    # ---- broker control (notebook 06): base.Cluster waits and words; here the signals ----------
+    def _kill(self, node: int) -> None:
+        pid = self._find(node)
+        procs.send(pid, signal.SIGKILL)
+        # its pid stops counting as a broker at once; its threads still hold ports until it is gone
+        procs.wait_exit(pid, config.TIMEOUTS.kill)
 
-    # ---- broker control (notebook 06) -----------------------------------------------------
-    def kill(self, node) -> str:
-        node = self.check_node(node)
-        with self._lock(f"kill {node}"):
-            pid = self._find(node)
-            if not pid:
-                return f"broker {node} was not running"
-            procs.send(pid, signal.SIGKILL)
-            if not procs.wait_exit(pid, config.TIMEOUTS.kill):
-                return f"broker {node} sent SIGKILL, still exiting after {config.TIMEOUTS.kill:.0f} s"
-            return f"broker {node} killed (SIGKILL)"
+    def _stop(self, node: int) -> str:
+        return procs.terminate(self._find(node), grace=config.TIMEOUTS.stop_broker)
 
-    def stop(self, node) -> str:
-        node = self.check_node(node)
-        with self._lock(f"stop {node}"):
-            pid = self._find(node)
-            if not pid:
-                return f"broker {node} was not running"
-            return f"broker {node}: " + procs.terminate(pid, grace=config.TIMEOUTS.stop_broker)
-
-    def start(self, node, out=sys.stderr) -> str:
-        node = self.check_node(node)
+    def _start(self, node: int, out) -> str:
         try:
             state = storage.read_state(self.state_dir)
         except ValueError:
             state = True  # damaged: repaired below from the nodes' meta.properties
         if state is None:
             raise LabError("There is no lab cluster to start a broker in.", hint="run `labkit up` first.")
-        with locked(self.state_dir, f"start {node}", out):
-            if self._find(node):
-                return f"broker {node} is already running"
-            self._ensure_formatted({n for n in config.NODES if n != node and self._find(n)}, out)
-            pid = self._launch(node)
-            try:
-                ready.wait_cluster(self, {node: pid}, out, config.TIMEOUTS.start_broker, probe=False)
-            except BaseException:
-                procs.terminate(pid, grace=5)
-                raise
-            return f"broker {node} started (pid {pid}) and registered"
+        self._ensure_formatted({n for n in config.NODES if n != node and self._find(n)}, out)
+        pid = self._launch(node)
+        try:
+            ready.wait_cluster(self, {node: pid}, out, config.TIMEOUTS.start_broker, probe=False)
+        except BaseException:
+            procs.terminate(pid, grace=5)
+            raise
+        return f"pid {pid}"
 
-    def _signal(self, node, sig: int, verb: str, expect: str) -> str:
-        node = self.check_node(node)
-        with self._lock(verb.split()[0]):
-            pid = self._find(node)
-            if not pid:
-                raise LabError(f"Broker {node} is not running, so it cannot be {verb}.",
-                               hint=f"start it with `labkit start {node}` (lab.start_broker({node})).")
-            procs.send(pid, sig)
-            # a JVM stops thread by thread: report only once the kernel shows the new state
-            if not procs.wait_state(pid, expect, config.TIMEOUTS.kill):
-                raise LabError(f"Broker {node} was sent the signal but is not {expect} after "
-                               f"{config.TIMEOUTS.kill:.0f} s (it is {procs.state(pid)}).",
-                               hint="`labkit status` shows its state now.")
-            return f"broker {node} {verb}"
+    def _pause(self, node: int) -> None:
+        procs.send(self._find(node), signal.SIGSTOP)
 
-    def pause(self, node) -> str:
-        return self._signal(node, signal.SIGSTOP, "paused (SIGSTOP)", "paused")
-
-    def resume(self, node) -> str:
-        return self._signal(node, signal.SIGCONT, "resumed (SIGCONT)", "running")
+    def _resume(self, node: int) -> None:
+        procs.send(self._find(node), signal.SIGCONT)
 
 
 def _new_cluster_id() -> str:
