@@ -41,11 +41,14 @@ def check(acked: dict[int, tuple], records: list[tuple[int, int, int]],
         reordered += part in last and seq < last[part]
         last[part] = seq
     lost = sorted(set(acked) - set(where))
+    # an ack may come without its offset (None): librdkafka's answer to an idempotent retry the
+    # broker had already written (DUPLICATE_SEQUENCE_NUMBER); lost or not is still checked
     misplaced = sorted(s for s, (part, offset, *_) in acked.items()
-                       if s in where and at.get((part, offset)) != s)
+                       if s in where and offset is not None and at.get((part, offset)) != s)
     top: dict[int, int] = {}
     for part, offset, *_ in acked.values():
-        top[part] = max(top.get(part, -1), offset)
+        if offset is not None:
+            top[part] = max(top.get(part, -1), offset)
     hw_short = sorted(p for p, off in top.items() if high is not None and high.get(p, -1) <= off)
     return {"read": len(at), "lost": len(lost), "misplaced": len(misplaced), "duplicates": duplicates,
             "reordered": reordered, "hw_short": len(hw_short),

@@ -76,6 +76,14 @@ def test_checker_counts_each_kind_of_failure():
     assert result["misplaced"] == 2
 
 
+def test_checker_takes_an_ack_without_its_offset():
+    """Seen on compose (bounce): an idempotent retry acknowledged with no offset is neither
+    misplaced nor a crash, and still counts as lost when it cannot be read back."""
+    result = failover.check({1: (0, None, 0.0), 2: (0, 1, 0.0), 3: (1, None, 0.0)},
+                            [(0, 0, 1), (0, 1, 2)], {0: 2, 1: 0})
+    assert (result["lost"], result["misplaced"], result["hw_short"]) == (1, 0, 0)
+
+
 def test_checker_counts_a_reread_offset_once_and_a_short_high_watermark():
     acked = {0: (0, 0, 0.0), 1: (0, 1, 0.0)}
     reread = [(0, 0, 0), (0, 1, 1), (0, 1, 1), (0, 0, 0)]  # the consumer saw offsets twice
