@@ -100,13 +100,18 @@ def consumer(bootstrap: str, group: str, settings: dict | None = None, **kwargs)
     return _build(Consumer, merge("consumer", bootstrap, {"group.id": group, **(settings or {})}, kwargs))
 
 
+def quiet_admin_client(bootstrap: str) -> AdminClient:
+    """A quiet admin client that lives until its owner drops it (the inspector's, notebook 02)."""
+    return AdminClient({"bootstrap.servers": bootstrap, **DEFAULTS["admin"], "logger": _LOG})
+
+
 @contextlib.contextmanager
 def quiet_admin(bootstrap: str):
     """An admin client for labkit's own waits: no liveness check, no raising callback.
 
     It is closed on the way out (its log queue served first), so none outlives its wait.
     """
-    client = AdminClient({"bootstrap.servers": bootstrap, **DEFAULTS["admin"], "logger": _LOG})
+    client = quiet_admin_client(bootstrap)
     try:
         yield client
     finally:

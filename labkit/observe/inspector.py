@@ -58,9 +58,8 @@ class Inspector:
     @property
     def admin(self):
         with self._lock:
-            if self._admin is None:
-                with clients.quiet_admin(self.cluster.bootstrap_servers) as admin:
-                    self._admin = admin
+            if self._admin is None:  # kept for the inspector's life: quiet_admin closes on exit
+                self._admin = clients.quiet_admin_client(self.cluster.bootstrap_servers)
             return self._admin
 
     def close(self) -> None:
