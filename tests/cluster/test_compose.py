@@ -1,6 +1,8 @@
 """The compose backend: broker control through the docker SDK (a stand-in for Docker, not for
-Kafka), compose commands and their failures, and the backend against a real engine where one
-answers (otherwise that test is skipped and says why)."""
+Kafka), compose commands and their failures; then, marked ``engine``, the backend on a real Docker
+engine (tests/cluster/conftest.py): up, status, each broker's kill/stop/start/pause/resume, the
+ports the other backend holds, topic deletion with the controller down, one chaos trial per fault,
+and notebooks 00, 05 and 06 under nbval, all on the suite's own compose project and ports."""
 import io
 import json
 import subprocess
@@ -14,7 +16,7 @@ from labkit.cluster import ready
 from labkit.cluster import composefile as compose
 from labkit.cluster import BACKENDS, get_cluster
 from labkit.cluster.local import LocalCluster
-from labkit.cluster.compose import ComposeCluster, compose_cli_problem
+from labkit.cluster.compose import ComposeCluster
 from labkit.errors import LabError
 
 FILE = compose.compose_file()
