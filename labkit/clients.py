@@ -106,11 +106,16 @@ def quiet_admin(bootstrap: str):
 
     It is closed on the way out (its log queue served first), so none outlives its wait.
     """
-    client = AdminClient({"bootstrap.servers": bootstrap, **DEFAULTS["admin"], "logger": _LOG})
+    client = quiet_admin_client(bootstrap)
     try:
         yield client
     finally:
         close(client)
+
+
+def quiet_admin_client(bootstrap: str):
+    """A long-lived quiet admin client (the inspector's); its owner closes it with ``close``."""
+    return AdminClient({"bootstrap.servers": bootstrap, **DEFAULTS["admin"], "logger": _LOG})
 
 
 def close(client) -> None:
