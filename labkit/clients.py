@@ -100,11 +100,6 @@ def consumer(bootstrap: str, group: str, settings: dict | None = None, **kwargs)
     return _build(Consumer, merge("consumer", bootstrap, {"group.id": group, **(settings or {})}, kwargs))
 
 
-def quiet_admin_client(bootstrap: str) -> AdminClient:
-    """A quiet admin client that lives until its owner drops it (the inspector's, notebook 02)."""
-    return AdminClient({"bootstrap.servers": bootstrap, **DEFAULTS["admin"], "logger": _LOG})
-
-
 @contextlib.contextmanager
 def quiet_admin(bootstrap: str):
     """An admin client for labkit's own waits: no liveness check, no raising callback.
@@ -116,6 +111,11 @@ def quiet_admin(bootstrap: str):
         yield client
     finally:
         close(client)
+
+
+def quiet_admin_client(bootstrap: str):
+    """A long-lived quiet admin client (the inspector's); its owner closes it with ``close``."""
+    return AdminClient({"bootstrap.servers": bootstrap, **DEFAULTS["admin"], "logger": _LOG})
 
 
 def close(client) -> None:

@@ -58,13 +58,15 @@ class Inspector:
     @property
     def admin(self):
         with self._lock:
-            if self._admin is None:  # kept for the inspector's life: quiet_admin closes on exit
+            if self._admin is None:  # kept for the session: quiet_admin would close it on exit
                 self._admin = clients.quiet_admin_client(self.cluster.bootstrap_servers)
             return self._admin
 
     def close(self) -> None:
         """Drop the admin client now (librdkafka shuts it down before the interpreter does)."""
         with self._lock:
+            if self._admin is not None:
+                clients.close(self._admin)
             self._admin = None
 
     # ---- raw answers ----------------------------------------------------------------------
