@@ -14,6 +14,23 @@ def lab():
 
 
 @pytest.fixture
+def spare(tmp_path):
+    """A throwaway cluster's handle (state in tmp_path, its own free ports); stopped afterwards."""
+    import io
+
+    from labkit import config
+    from labkit.cluster import procs
+    from labkit.cluster.local import LocalCluster
+    from spares import free_base
+
+    cluster = LocalCluster(state_dir=tmp_path / "spare", port_base=free_base())
+    yield cluster
+    cluster.down(out=io.StringIO())  # pytest removes tmp_path; a test's own files are not labkit's to wipe
+    for n in config.NODES:
+        assert not procs.brokers_on(cluster._props(n)), "a broker was left running"
+
+
+@pytest.fixture
 def healthy_lab(lab):
     """For tests that stop or kill brokers: every broker runs again afterwards."""
     yield lab

@@ -29,6 +29,7 @@ from labkit.cluster import fetch, procs
 from labkit import chaos as failover
 from labkit.cluster.local import LocalCluster
 from labkit.errors import ClusterDown, LabError
+from spares import free_base
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,24 +58,6 @@ def expect_cli_error(res: subprocess.CompletedProcess, *needles: str) -> None:
     assert "Hint:" in res.stderr and "Traceback" not in res.stderr, res.stderr
     for needle in needles:
         assert needle in res.stderr, res.stderr
-
-
-def free_base() -> int:
-    """A port base whose 3 client and 3 controller ports are all free, away from the suite's."""
-    for base in range(config.port_base() + 1200, config.port_base() + 2800, 10):
-        ports = [p for n in config.NODES for p in (config.client_port(n, base), config.controller_port(n, base))]
-        if all(procs.port_free(p) for p in ports):
-            return base
-    pytest.fail("no free port range for a throwaway cluster")
-
-
-@pytest.fixture
-def spare(tmp_path):
-    """A throwaway cluster's handle (state in tmp_path, own ports); stopped and wiped afterwards."""
-    cluster = LocalCluster(state_dir=tmp_path / "spare", port_base=free_base())
-    yield cluster
-    cluster.down(out=io.StringIO())  # pytest removes tmp_path; a test's own files are not labkit's to wipe
-    assert not procs.pids_matching(str(cluster.state_dir)), "a broker was left running"
 
 
 def spare_env(cluster) -> dict:

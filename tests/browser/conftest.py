@@ -63,9 +63,13 @@ def _unavailable(reason: str):
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(timings):
-    """Debian's Chromium (installed with apt when missing) under Playwright."""
+    """Debian's Chromium (installed with apt when missing) under Playwright.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in this thread until its
+    context ends, and later tests that run a loop of their own would find it there.
+    """
     t0 = time.monotonic()
     path, reason = chromium.ensure()
     if not path:
@@ -119,7 +123,7 @@ def _get(url: str, timeout: float = 5.0):
         return json.loads(r.read() or b"null")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def jupyter(tmp_path_factory, timings, lab):
     """A JupyterLab server on a copy of notebooks/: yields (base url, token, notebook dir)."""
     tmp = tmp_path_factory.mktemp("jupyterlab")

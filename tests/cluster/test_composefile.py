@@ -276,9 +276,11 @@ class Publisher:
     def __init__(self, routes: dict[int, tuple[str, int]]):
         import asyncio
         self.asyncio, self.routes, self.loop = asyncio, routes, asyncio.new_event_loop()
-        self.servers = self.loop.run_until_complete(self._listen())
+        # the loop runs on its own thread from the start: the test's thread may hold another
+        # running loop (a browser test's Playwright), and a thread runs one loop at a time
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
+        self.servers = asyncio.run_coroutine_threadsafe(self._listen(), self.loop).result(timeout=30)
 
     async def _listen(self):
         return [await self.asyncio.start_server(self._handler(*dest), config.HOST, port)

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -21,25 +20,9 @@ from labkit.cluster import idle, lock, procs, storage
 from labkit.cluster.local import LocalCluster
 from labkit.errors import LabError
 from labkit.wait import wait_for
+from spares import free_base
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_base() -> int:
-    for base in range(config.port_base() + 1300, config.port_base() + 2900, 10):
-        ports = [p for n in config.NODES for p in (config.client_port(n, base), config.controller_port(n, base))]
-        if all(procs.port_free(p) for p in ports):
-            return base
-    pytest.fail("no free port range for a throwaway cluster")
-
-
-@pytest.fixture
-def spare(tmp_path):
-    cluster = LocalCluster(state_dir=tmp_path / "spare", port_base=free_base())
-    yield cluster
-    cluster.down(out=io.StringIO())
-    for n in config.NODES:
-        assert not procs.brokers_on(cluster._props(n)), "a broker was left running"
 
 
 def env_of(cluster, **extra) -> dict:
