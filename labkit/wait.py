@@ -14,6 +14,10 @@ from .errors import LabError
 T = TypeVar("T")
 
 
+class WaitTimeout(LabError):
+    """A wait that ran out of time; ``until`` turns it into ``None``, other errors pass through."""
+
+
 def wait_for(what: str, condition: Callable[[], T], timeout: float, interval: float = 0.2,
              hint: str = "", retry_on: tuple[type[BaseException], ...] = (),
              on_timeout: Callable[[], str] | None = None) -> T:
@@ -35,7 +39,7 @@ def wait_for(what: str, condition: Callable[[], T], timeout: float, interval: fl
             last_error = exc
         if time.monotonic() >= deadline:
             detail = f" (last error: {last_error})" if last_error is not None else ""
-            raise LabError(f"Waited {timeout:.0f} s for {what}, in vain{detail}.",
+            raise WaitTimeout(f"Waited {timeout:.0f} s for {what}, in vain{detail}.",
                            hint=hint or "is every broker running? `labkit status` shows them; "
                                         "`labkit up` starts what is stopped.",
                            log_tail=on_timeout() if on_timeout else "")
@@ -43,8 +47,11 @@ def wait_for(what: str, condition: Callable[[], T], timeout: float, interval: fl
 
 
 def until(condition: Callable[[], T], timeout: float, interval: float = 0.2) -> T | None:
-    """Like ``wait_for`` but answers ``None`` on timeout instead of raising (a bounded "maybe")."""
+    """Like ``wait_for`` but answers ``None`` on timeout instead of raising (a bounded "maybe").
+
+    Only the timeout becomes ``None``: a LabError raised by ``condition`` itself reaches the caller.
+    """
     try:
         return wait_for("a condition", condition, timeout, interval)
-    except LabError:
+    except WaitTimeout:
         return None

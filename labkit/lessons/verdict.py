@@ -19,6 +19,7 @@ from confluent_kafka.admin import ConfigResource
 
 from .. import clients, config
 from ..errors import LabError
+from ..wait import until
 
 
 class Wrong(Exception):
@@ -49,12 +50,13 @@ def _verdict(check):
 def _topic(lab, topic: str, wait: float = 5.0):
     """The metadata of ``topic``; a topic created a moment ago gets ``wait`` seconds to show up."""
     admin = lab.admin()
-    deadline = time.monotonic() + wait
-    md = admin.list_topics(timeout=config.TIMEOUTS.request)
-    while (topic not in md.topics or md.topics[topic].error is not None) and time.monotonic() < deadline:
-        time.sleep(0.2)
+
+    def listed():
         md = admin.list_topics(timeout=config.TIMEOUTS.request)
-    if topic not in md.topics or md.topics[topic].error is not None:
+        return md if topic in md.topics and md.topics[topic].error is None else None
+    md = until(listed, wait)
+    if md is None:
+        md = admin.list_topics(timeout=config.TIMEOUTS.request)
         raise Wrong(f"there is no topic {topic!r} (topics here: {', '.join(sorted(t for t in md.topics if not t.startswith('_')))}).")
     return md.topics[topic]
 
@@ -102,12 +104,15 @@ def _text(raw):
 def _topic_configs(lab, topic: str) -> dict[str, str]:
     admin = lab.admin()  # held until the answer is in: a dropped client cancels its requests
     res = ConfigResource(ConfigResource.Type.TOPIC, topic)
-    deadline = time.monotonic() + 5  # a topic created a moment ago may not have reached every broker
-    while True:
+
+    def ask(quiet: bool = True):
         try:
             entries = clients.result(admin.describe_configs([res])[res], f"Describing {topic!r}")
-            return {name: entry.value for name, entry in entries.items()}
         except LabError as exc:
-            if "UNKNOWN_TOPIC_OR_PART" not in exc.message or time.monotonic() > deadline:
+            if not quiet or "UNKNOWN_TOPIC_OR_PART" not in exc.message:
                 raise
-            time.sleep(0.2)
+            return None
+        return {name: entry.value for name, entry in entries.items()}
+    # a topic created a moment ago may not have reached every broker: ask again for 5 s, then
+    # once more letting the broker's answer through
+    return until(ask, 5) or ask(quiet=False)

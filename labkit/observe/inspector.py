@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 
 import pandas as pd
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
@@ -19,12 +18,17 @@ from confluent_kafka.admin import OffsetSpec
 
 from .. import clients, config
 from ..errors import LabError
+from ..wait import until
 
 NO_OFFSET = -1001  # librdkafka's OFFSET_INVALID: the group never committed this partition
 WATERMARK_TIMEOUT = 3.0  # a partition whose leader just died answers within this, or shows NaN
 # kafka-consumer-groups spells group states like this; confluent-kafka's enum names differ
 _STATE_NAMES = {"PREPARING_REBALANCING": "PreparingRebalance",
                 "COMPLETING_REBALANCING": "CompletingRebalance"}
+
+
+# Retriable answers while a group's coordinator moves to another broker.
+COORDINATOR_MOVING = ("NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE")
 
 
 def _recycled_on_failure(method):
@@ -141,12 +145,10 @@ class Inspector:
 
     @_recycled_on_failure
     def partitions_many(self, topics: list[str]) -> pd.DataFrame:
-        md = self.metadata()
-        end = time.monotonic() + 3  # a topic created a moment ago may not have reached every broker
-        while time.monotonic() < end and not all(
-                t in md.topics and md.topics[t].error is None for t in topics):
-            time.sleep(0.2)
+        def known():  # a topic created a moment ago may not have reached every broker
             md = self.metadata()
+            return md if all(t in md.topics and md.topics[t].error is None for t in topics) else None
+        md = until(known, 3) or self.metadata()
         alive = set(self.brokers_alive(md))
         parts = []
         for name in topics:
@@ -171,8 +173,25 @@ class Inspector:
         return df
 
     def describe_groups(self, groups: list[str]) -> dict:
-        futures = self.admin.describe_consumer_groups(groups, request_timeout=config.TIMEOUTS.request)
-        return {g: clients.result(f, f"Describing consumer group {g!r}") for g, f in futures.items()}
+        """Each group's description. A group whose coordinator is moving (a broker restarted a
+        moment ago) answers NOT_COORDINATOR or the like: it alone is asked again, for up to 15 s."""
+        found, moving = {}, {}
+
+        def ask() -> bool:
+            todo = [g for g in groups if g not in found]
+            futures = self.admin.describe_consumer_groups(todo, request_timeout=config.TIMEOUTS.request)
+            moving.clear()
+            for g, f in futures.items():
+                try:
+                    found[g] = clients.result(f, f"Describing consumer group {g!r}")
+                except LabError as exc:
+                    if not any(code in exc.message for code in COORDINATOR_MOVING):
+                        raise
+                    moving[g] = exc
+            return not moving
+        if not until(ask, 15, 0.5):
+            raise next(iter(moving.values()))
+        return {g: found[g] for g in groups}
 
     @_recycled_on_failure
     def groups(self) -> pd.DataFrame:
