@@ -7,7 +7,6 @@ that dies during start-up ends the wait at once with its last log lines.
 """
 from __future__ import annotations
 
-import json
 import time
 
 from confluent_kafka import KafkaException
@@ -99,25 +98,6 @@ def _probe_in_sync(admin) -> bool:
             and len(part.isrs) == len(config.NODES)
     except Exception:
         return False
-
-
-def active_controller(cluster) -> int | None:
-    """Id of the active KRaft controller, read from the running nodes' ``quorum-state`` files.
-
-    Clients cannot ask this through the metadata API (KRaft reports a random broker there), so
-    labkit reads what each controller persists on election: the highest epoch's leader wins.
-    """
-    states = []
-    for node in config.NODES:
-        if not cluster.pid(node):
-            continue
-        path = cluster.node_dir(node) / "data" / "__cluster_metadata-0" / "quorum-state"
-        try:
-            states.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
-    leader = leader_from_states(states)
-    return leader if leader is not None and cluster.pid(leader) else None
 
 
 def leader_from_states(states: list[dict]) -> int | None:
