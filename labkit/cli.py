@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 from . import config
-from .cluster import fetch
+from .cluster import cds, fetch
 from .cluster import get_cluster
 from .errors import LabError
 
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                        ("resume", "SIGCONT a paused broker")):
         sub.add_parser(verb, help=text).add_argument("broker", help="broker id: 1, 2 or 3")
     sub.add_parser("bootstrap", help="print the bootstrap servers")
-    sub.add_parser("fetch", help="fetch Kafka's jars from Maven Central (once)")
+    sub.add_parser("fetch", help="fetch Kafka's jars from Maven Central and build their class-data archive (once)")
     logs = sub.add_parser("logs", help="show a broker's log")
     logs.add_argument("broker")
     logs.add_argument("-n", "--lines", type=int, default=40)
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "fetch":
             print(fetch.fetch(sys.stderr))
+            cds.ensure(sys.stderr)
             return 0
         cluster = get_cluster(args.backend)
         if args.command == "chaos":

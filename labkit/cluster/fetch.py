@@ -251,14 +251,16 @@ def _remove_abandoned(folder: Path) -> None:
 
 def java_command(main_class: str, args: list[str], *, heap: str = config.TOOL_HEAP,
                  log4j: Path = config.TOOLS_LOG4J, quick: bool = True,
-                 props: dict[str, str] | None = None) -> list[str]:
+                 props: dict[str, str] | None = None, archive: bool = True) -> list[str]:
     """The ``java`` command line that runs one of Kafka's main classes from the pinned jars.
 
     ``quick`` trades peak speed for start-up time (C1 only, serial GC): right for short CLI
-    tools, wrong for the broker and the perf tests.
+    tools, wrong for the perf tests. ``archive`` maps the release's class-data archive when
+    there is one (``cds``): every JVM of the lab starts faster with it.
     """
+    from . import cds
     libs = libs_dir() or fetch()
-    cmd = [java(), *heap.split()]
+    cmd = [java(), *heap.split(), *(cds.flags() if archive else [])]
     if quick:
         cmd += ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
     else:
@@ -266,3 +268,11 @@ def java_command(main_class: str, args: list[str], *, heap: str = config.TOOL_HE
     cmd += ["-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={log4j}"]
     cmd += [f"-D{key}={value}" for key, value in (props or {}).items()]
     return cmd + ["-cp", str(libs / "*"), main_class, *args]
+
+
+def broker_command(props: Path, logs: Path, archive: bool = True) -> list[str]:
+    """The ``java`` command line of one broker (notebook 00): G1, the lab's heap and JIT choice."""
+    cmd = java_command("kafka.Kafka", [str(props)], heap=config.broker_heap(), log4j=config.SERVER_LOG4J,
+                       quick=False, props={"kafka.logs.dir": str(logs)}, archive=archive)
+    cmd[1:1] = ["-XX:+ExitOnOutOfMemoryError", *config.broker_jit()]
+    return cmd

@@ -8,20 +8,18 @@ command line even when a pid file is gone. One operation at a time holds the fol
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import uuid
 from contextlib import nullcontext
 from pathlib import Path
 
 from .. import config
 from ..errors import LabError
-from . import fetch, idle, procs, ready, storage
+from . import cds, fetch, idle, procs, ready, storage
 from .base import Cluster
 from .lock import locked, os_error, write_atomic
 from .settings import server_properties
@@ -112,10 +110,7 @@ class LocalCluster(Cluster):
     def _launch(self, node: int) -> int:
         ndir = self.node_dir(node)
         self._check_ports(node)
-        cmd = fetch.java_command("kafka.Kafka", [str(self._props(node))], heap=config.broker_heap(),
-                                 log4j=config.SERVER_LOG4J, quick=False,
-                                 props={"kafka.logs.dir": str(ndir / "logs")})
-        cmd.insert(1, "-XX:+ExitOnOutOfMemoryError")
+        cmd = fetch.broker_command(self._props(node), ndir / "logs")
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
         try:
             (ndir / "logs").mkdir(parents=True, exist_ok=True)
@@ -141,7 +136,7 @@ class LocalCluster(Cluster):
 
     def _ensure_formatted(self, running: set[int], out) -> None:
         """Format what needs it and nothing else (see ``storage.plan``)."""
-        cluster_id, need = storage.plan(self.state_dir, self.port_base, running, _new_cluster_id, out)
+        cluster_id, need = storage.plan(self.state_dir, self.port_base, running, storage.new_cluster_id, out)
         if need:
             out.write(f"Formatting storage of broker(s) {', '.join(map(str, need))} "
                       f"(cluster id {cluster_id}) ...\n")
@@ -188,6 +183,7 @@ class LocalCluster(Cluster):
         for n in set(config.NODES) - running:
             self._check_ports(n)  # before any slow work: a taken port fails in a second
         fetch.fetch(out)
+        cds.ensure(out)
         self._ensure_formatted(running, out)
         started = {}
         try:
@@ -268,13 +264,3 @@ class LocalCluster(Cluster):
     def _resume(self, node: int) -> None:
         procs.send(self._find(node), signal.SIGCONT)
 
-
-def _new_cluster_id() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (as StorageTool's).
-
-    Like Kafka's own Uuid.randomUuid, never one starting with '-': tools would read it as an option.
-    """
-    while True:
-        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        if not cid.startswith("-"):
-            return cid

@@ -18,7 +18,7 @@ from ..wait import wait_for
 from . import procs
 
 PROBE_TOPIC = "labkit-probe"
-POLL = 0.25
+POLL = 0.1  # a start-up is seconds long: a tight poll is most of what is left to win
 
 
 class _Deadline:

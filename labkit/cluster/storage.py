@@ -8,9 +8,11 @@ folder labkit made (it writes ``.labkit-owner`` when it creates one).
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -171,3 +173,14 @@ def format_nodes(state_dir: Path, nodes: list[int], cluster_id: str, props) -> N
                            log_tail="\n".join((res.stdout + res.stderr).splitlines()[-10:]))
     with ThreadPoolExecutor(len(nodes)) as pool:
         list(pool.map(one, nodes))
+
+
+def new_cluster_id() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (as StorageTool's).
+
+    Like Kafka's own Uuid.randomUuid, never one starting with '-': tools would read it as an option.
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid

@@ -356,8 +356,7 @@ def test_compose_node_configs_form_a_cluster_host_clients_can_use(spec, tmp_path
                 fetch.java_command("kafka.tools.StorageTool", ["format", "-t", cluster_id, "-c", str(path)]),
                 check=True, capture_output=True, timeout=config.TIMEOUTS.format), paths.values()))
         for n, path in paths.items():
-            cmd = fetch.java_command("kafka.Kafka", [str(path)], heap=config.BROKER_HEAP, log4j=config.SERVER_LOG4J,
-                                     quick=False, props={"kafka.logs.dir": str(tmp_path / f"node-{n}" / "logs")})
+            cmd = fetch.broker_command(path, tmp_path / f"node-{n}" / "logs")
             with open(tmp_path / f"node-{n}" / "logs" / "stdout.log", "ab") as log:
                 pids[n] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True).pid
         publisher = Publisher({host_ports[n]: (boxes[n], 9092) for n in config.NODES})

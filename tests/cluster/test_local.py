@@ -206,6 +206,6 @@ def test_signals_are_real(lab):
 
 
 def test_cluster_ids_never_look_like_options():
-    from labkit.cluster.local import _new_cluster_id
-    ids = [_new_cluster_id() for _ in range(2000)]
+    from labkit.cluster.storage import new_cluster_id
+    ids = [new_cluster_id() for _ in range(2000)]
     assert all(len(i) == 22 and not i.startswith("-") for i in ids)
