@@ -34,7 +34,7 @@ lab: setup
 # The fast, cluster-free tests also run on Python 3.10 and 3.13 (pyenv's, where present).
 test: setup
 	sh tests/test_pythons.sh
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest --junitxml=.lab-test/timings/junit.xml
 	$(call TIMED,make_test_s)
 
 # The contributors' fast loop: the tests that need no broker restarts, and notebook 00.

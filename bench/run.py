@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import labkit as lk  # noqa: E402
 from bench import consume  # noqa: E402
+from bench.levers import levers  # noqa: E402
 from bench.report import report  # noqa: E402
 
 STARTS = 3  # cold starts and restarts each; the median is reported
@@ -68,6 +69,20 @@ def start_up(results: dict) -> None:
     results["cold_start_s"] = round(statistics.median(cold), 1)
     results["warm_restart_s"] = round(statistics.median(warm), 1)
     results["start_runs_s"] = {"cold": [round(x, 1) for x in cold], "warm": [round(x, 1) for x in warm]}
+
+
+def start_levers(results: dict) -> None:
+    """The archive and the JIT, each on its own (``bench/levers.py``); ends on the lab's defaults."""
+    def start(cold: bool) -> float:
+        labkit_cli("down", *(["--wipe"] if cold else []))
+        return labkit_cli("up")
+
+    def produce() -> tuple[float, float]:
+        lab = lk.start(quiet=True)
+        topics = [lab.fresh_topic(f"bench-jit-{kind}", partitions=3, replication_factor=3) for kind in ("py", "java")]
+        return produce_python(lab, topics[0], RECORDS), produce_java(lab, topics[1], RECORDS)
+    levers(results, start, produce)
+    start(cold=True)
 
 
 def cluster_rss_mib() -> float:
@@ -191,14 +206,23 @@ def dashboard(results: dict) -> None:
 
 
 def timings(results: dict) -> None:
-    """`make test` and `make check` as the Makefile timed them last (install included)."""
+    """`make test` and `make check` as the Makefile timed them last (install included), and
+    where `make test`'s time goes: seconds per test folder (and per notebook suite) from its junit."""
     for name in ("make_test_s", "make_check_s"):
         path = TIMINGS / name
         if path.exists():
             results[name] = float(path.read_text().split()[0])
+    junit = TIMINGS / "junit.xml"
+    if junit.exists():
+        import xml.etree.ElementTree as ET
+        parts: dict[str, float] = {}
+        for case in ET.parse(junit).iter("testcase"):
+            part = ".".join(case.get("classname", "").split(".")[:2])
+            parts[part] = parts.get(part, 0) + float(case.get("time", 0))
+        results["make_test_parts_s"] = {k: round(v) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}
 
 
-STEPS = {"startup": start_up, "failover": failover, "throughput": throughput,
+STEPS = {"startup": start_up, "levers": start_levers, "failover": failover, "throughput": throughput,
          "dashboard": dashboard, "notebooks": notebooks, "timings": timings}
 
 
