@@ -55,7 +55,8 @@ def prepare(lab) -> None:
 
 
 def fetch(ins):
-    return ins.brokers(), ins.partitions(TOPIC), ins.lag_many(GROUPS)
+    """What the dashboard asks on each refresh: brokers, the topic's partitions, the groups' lag."""
+    return ins.overview(TOPIC, GROUPS)
 
 
 def percentile(xs, q):
