@@ -147,15 +147,16 @@ class LagView(_View):
         data, status = lagplot.lag_frame(history, self.window)
         groups = list(dict.fromkeys(data["group"]))
         x_max, y_max = (_top(data[c]) for c in ("seconds", "lag")) if len(data) else (0.0, 0.0)
-        fits = self.limits and x_max <= self.limits[0] / 1.1 and y_max <= self.limits[1]
-        if self.fig is None or list(self.fig.lag_axes) != (groups or ["(no samples yet)"]) or not fits:
+        if self.fig is None or list(self.fig.lag_axes) != (groups or ["(no samples yet)"]):
             self._adopt(lagplot.plot_lag(history, self.window, self.title))
-            self.limits = (headroom(x_max), headroom(y_max))
-            for ax, _artists in self.fig.lag_axes.values():
-                ax.set_xlim(-0.02 * self.limits[0], self.limits[0])
-                ax.set_ylim(0, self.limits[1])
+            self._set_limits(x_max, y_max)
             self._quiet_labels()
             return self.fig
+        if not (x_max <= self.limits[0] / 1.1 and y_max <= self.limits[1]):
+            # lag outgrew the axes: new limits on the same figure (its ticks, layout and legend
+            # kept, a third of the cost of building it again), and a new background
+            self._set_limits(x_max, y_max)
+            self._background = None
         for g, (ax, artists) in self.fig.lag_axes.items():
             for artist in artists:
                 artist.remove()
@@ -167,6 +168,12 @@ class LagView(_View):
         self._quiet_labels()
         self.fig.data, self.fig.status = data, status
         return self.fig
+
+    def _set_limits(self, x_max: float, y_max: float) -> None:
+        self.limits = (headroom(x_max), headroom(y_max))
+        for ax, _artists in self.fig.lag_axes.values():
+            ax.set_xlim(-0.02 * self.limits[0], self.limits[0])
+            ax.set_ylim(0, self.limits[1])
 
     def _quiet_labels(self) -> None:
         for _ax, artists in self.fig.lag_axes.values():

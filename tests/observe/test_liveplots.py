@@ -33,6 +33,10 @@ def blit_matches_full_render(view) -> float:
     return differ.mean()
 
 
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
 def test_headroom_steps():
     assert [headroom(v) for v in (0, 0.5, 1, 3, 7.9, 8.1, 40, 950)] == [1, 1, 2, 5, 10, 20, 50, 2000]
 
@@ -139,6 +143,10 @@ def test_lag_view_redraws_when_lag_outgrows_the_axes(history):
     view.png()
     assert view.limits[1] > top and view.full_draws == 2
     assert blit_matches_full_render(view) < 0.001
+    # grown in place, the picture is the one a view built for this history from scratch draws
+    fresh = LagView()
+    fresh.update(pd.concat([history, grown], ignore_index=True))
+    assert fresh.limits == view.limits and np.array_equal(pixels(fresh.png()), pixels(view.png()))
 
 
 def test_lag_view_survives_unknown_lag(history):
