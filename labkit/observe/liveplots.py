@@ -47,11 +47,12 @@ class _View:
         self.full_draws = 0  # how often the whole figure was rendered (tests and benchmarks read it)
         self._background = None
         self._renderer = None
+        self._png = None  # the picture last encoded, while nothing in it has changed since
 
     def _adopt(self, fig) -> None:
         fig.set_dpi(DPI)
         FigureCanvasAgg(fig)
-        self.fig, self._background = fig, None
+        self.fig, self._background, self._png = fig, None, None
 
     def _dynamic(self) -> list:
         raise NotImplementedError
@@ -71,16 +72,20 @@ class _View:
                 artist.set_visible(True)
 
     def png(self) -> bytes:
-        """The current picture as PNG bytes: the saved background plus the data drawn on it."""
+        """The current picture as PNG bytes: the saved background plus the data drawn on it
+        (the same bytes again while no data changed: a grid whose roles all stayed put)."""
         with self.lock:
             canvas = self.fig.canvas
             # someone else rendered the figure (a notebook showed it at another dpi): start over
             if self._background is None or canvas.get_renderer() is not self._renderer:
                 self._capture()
-            canvas.restore_region(self._background)
-            for artist in sorted(self._dynamic(), key=lambda a: a.get_zorder()):
-                self.fig.draw_artist(artist)
-            return encode(canvas)
+                self._png = None
+            if self._png is None:
+                canvas.restore_region(self._background)
+                for artist in sorted(self._dynamic(), key=lambda a: a.get_zorder()):
+                    self.fig.draw_artist(artist)
+                self._png = encode(canvas)
+            return self._png
 
 
 class GridView(_View):
@@ -105,8 +110,10 @@ class GridView(_View):
         code_of = plots.role_codes(data)
         for _ax, topic, chunk, image, letters in self.fig.cells:
             codes = plots.cell_codes(code_of, topic, chunk, list(brokers["id"]))
-            image.set_data(codes)
-            plots.mark_cells(letters, codes)
+            if not np.array_equal(codes, image.get_array()):  # a role changed: redraw on png()
+                image.set_data(codes)
+                plots.mark_cells(letters, codes)
+                self._png = None
         self.fig.data = data
         return self.fig
 
@@ -157,6 +164,7 @@ class LagView(_View):
             # kept, a third of the cost of building it again), and a new background
             self._set_limits(x_max, y_max)
             self._background = None
+        self._png = None  # new lines every time
         for g, (ax, artists) in self.fig.lag_axes.items():
             for artist in artists:
                 artist.remove()
