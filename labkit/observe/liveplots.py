@@ -12,27 +12,35 @@ group's status changes, lag outgrows the y axis), the view redraws everything on
 """
 from __future__ import annotations
 
-import io
 import math
+import struct
 import threading
+import zlib
 
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from PIL import Image
 
 from . import burrow, lagplot, plots
 
 DPI = 80  # notebook size, and a quarter fewer pixels to draw than matplotlib's 100
 
 
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def encode(canvas) -> bytes:
-    """The canvas as PNG; zlib level 1: a tenth of the time of level 6, a slightly larger file."""
-    w, h = canvas.get_width_height(physical=True)
-    image = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    buf = io.BytesIO()
-    image.save(buf, format="png", compress_level=1)
-    return buf.getvalue()
+    """The canvas as an RGBA PNG: rows unfiltered, zlib level 1. Written here rather than by
+    Pillow, whose per-row filtering took twice as long (6 ms against 12 for the grid) for a
+    file only a fifth smaller; the pixels are the same."""
+    rgba = np.asarray(canvas.buffer_rgba())
+    h, w = rgba.shape[:2]
+    rows = np.zeros((h, 1 + 4 * w), np.uint8)  # each row starts with its filter type, 0: none
+    rows[:, 1:] = rgba.reshape(h, -1)
+    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8 bits per channel, RGBA
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _chunk(b"IEND", b""))
 
 
 class _View:

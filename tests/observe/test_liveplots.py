@@ -37,6 +37,23 @@ def pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
 
 
+def test_png_holds_the_canvas_pixels_exactly():
+    """liveplots writes its own PNG (unfiltered rows): any PNG reader gets the canvas back."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from labkit.observe.liveplots import encode
+    fig = Figure(figsize=(3, 2), dpi=50)
+    fig.patch.set_alpha(0.5)  # transparency survives too
+    fig.subplots().plot([0, 1, 3], [2, 0, 1], color=plots.VERMILLION)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    png = encode(canvas)
+    Image.open(io.BytesIO(png)).verify()
+    assert Image.open(io.BytesIO(png)).mode == "RGBA"
+    assert np.array_equal(pixels(png), np.asarray(canvas.buffer_rgba()))
+
+
 def test_headroom_steps():
     assert [headroom(v) for v in (0, 0.5, 1, 3, 7.9, 8.1, 40, 950)] == [1, 1, 2, 5, 10, 20, 50, 2000]
 
