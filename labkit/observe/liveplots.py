@@ -173,10 +173,11 @@ class LagView(_View):
             self._set_limits(x_max, y_max)
             self._background = None
         self._png = None  # new lines every time
+        by_group = dict(list(data.groupby("group", sort=False)))  # one pass, not one per group
         for g, (ax, artists) in self.fig.lag_axes.items():
             for artist in artists:
                 artist.remove()
-            self.fig.lag_axes[g] = (ax, lagplot.lag_artists(ax, data[data["group"] == g]))
+            self.fig.lag_axes[g] = (ax, lagplot.lag_artists(ax, by_group.get(g, data.iloc[:0])))
             title = lagplot.lag_title(g, status)
             if ax.get_title(loc="left") != title:  # a status changed: the background too
                 ax.set_title(title, fontsize=11, loc="left")
