@@ -168,8 +168,8 @@ class LagView(_View):
             self._quiet_labels()
             return self.fig
         if not (x_max <= self.limits[0] / 1.1 and y_max <= self.limits[1]):
-            # lag outgrew the axes: new limits on the same figure (its ticks, layout and legend
-            # kept, a third of the cost of building it again), and a new background
+            # lag outgrew the axes: new limits on the same figure, whose ticks, texts and legend
+            # are kept (a third cheaper than building it again), and a new background
             self._set_limits(x_max, y_max)
             self._background = None
         self._png = None  # new lines every time
