@@ -94,8 +94,10 @@ def main() -> None:
         ask.append((t1 - t0) * 1000)
         grid.append((t2 - t1) * 1000)
         lagplot.append((t3 - t2) * 1000)
-    assert len(parts) == PARTITIONS and len(lag) == PARTITIONS * len(GROUPS)
-    assert len(lag_view.fig.data) == len(history) * PARTITIONS * len(GROUPS)
+    assert len(parts) == PARTITIONS and len(lag) == PARTITIONS * len(GROUPS), \
+        f"{len(parts)} partitions, {len(lag)} lag rows (groups: {lag.groupby('group').size().to_dict()})"
+    assert len(lag_view.fig.data) == len(history) * PARTITIONS * len(GROUPS), \
+        f"the lag plot holds {len(lag_view.fig.data)} rows, the history {sum(map(len, history))}"
     print(f"one refresh: {PARTITIONS} partitions + lag of {len(GROUPS)} groups, {args.rounds} rounds "
           f"{args.every:g} s apart, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for name, xs in (("ask the cluster", ask), ("draw the grid to PNG", grid),
