@@ -3,9 +3,10 @@
 ``lab.brokers()``, ``lab.partitions(topic)``, ``lab.groups()`` and ``lab.lag(group)`` ask the
 brokers through confluent-kafka's ``AdminClient`` (metadata, ``list_offsets``,
 ``describe_consumer_groups``, ``list_consumer_group_offsets``) and put the answers in tables.
-Requests are batched and resolved together, so one refresh of a 100-partition topic and three
-groups takes a few round trips, not hundreds. A dead broker is shown as dead: the metadata says
-which brokers are registered, the cluster's own process status says which are running.
+Requests are batched and resolved together; ``overview`` answers a dashboard refresh of a
+100-partition topic and three groups in about one round trip (``tables`` shapes the answers).
+A dead broker is shown as dead: the metadata says which brokers are registered, the cluster's
+own process status says which are running.
 """
 from __future__ import annotations
 
@@ -19,14 +20,9 @@ from confluent_kafka.admin import OffsetSpec
 from .. import clients, config
 from ..errors import LabError
 from ..wait import until
+from . import tables
 
-NO_OFFSET = -1001  # librdkafka's OFFSET_INVALID: the group never committed this partition
 WATERMARK_TIMEOUT = 3.0  # a partition whose leader just died answers within this, or shows NaN
-# kafka-consumer-groups spells group states like this; confluent-kafka's enum names differ
-_STATE_NAMES = {"PREPARING_REBALANCING": "PreparingRebalance",
-                "COMPLETING_REBALANCING": "CompletingRebalance"}
-
-
 # Retriable answers while a group's coordinator moves to another broker.
 COORDINATOR_MOVING = ("NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE")
 
@@ -44,11 +40,6 @@ def _recycled_on_failure(method):
             self.close()
             return method(self, *args, **kwargs)
     return wrapper
-
-
-def _state_name(state) -> str:
-    name = getattr(state, "name", str(state))
-    return _STATE_NAMES.get(name, name.title())
 
 
 class Inspector:
@@ -91,12 +82,18 @@ class Inspector:
 
     def watermarks(self, partitions: list[TopicPartition]) -> dict[tuple[str, int], tuple]:
         """(low, high) per (topic, partition), asked in two batched requests; None if unanswered."""
+        return self._watermarks_of(self._ask_watermarks(partitions))
+
+    def _ask_watermarks(self, partitions: list[TopicPartition]) -> dict:
+        """The two list_offsets requests (earliest, latest) for ``partitions``, sent, not awaited."""
         if not partitions:
             return {}
-        futures = {spec: self.admin.list_offsets({TopicPartition(tp.topic, tp.partition): fn()
-                                                  for tp in partitions},
-                                                 request_timeout=WATERMARK_TIMEOUT)
-                   for spec, fn in (("low", OffsetSpec.earliest), ("high", OffsetSpec.latest))}
+        return {spec: self.admin.list_offsets({TopicPartition(tp.topic, tp.partition): fn()
+                                               for tp in partitions}, request_timeout=WATERMARK_TIMEOUT)
+                for spec, fn in (("low", OffsetSpec.earliest), ("high", OffsetSpec.latest))}
+
+    @staticmethod
+    def _watermarks_of(futures: dict) -> dict[tuple[str, int], tuple]:
         found = {spec: {} for spec in futures}
         for spec, by_tp in futures.items():
             for tp, fut in by_tp.items():
@@ -104,8 +101,9 @@ class Inspector:
                     found[spec][(tp.topic, tp.partition)] = fut.result(timeout=WATERMARK_TIMEOUT + 2).offset
                 except Exception:  # leader gone or not elected yet: shown as unknown, not fatal
                     pass
-        return {key: (found["low"].get(key), found["high"].get(key))
-                for key in ((tp.topic, tp.partition) for tp in partitions)}
+        return {(tp.topic, tp.partition): (found["low"].get((tp.topic, tp.partition)),
+                                           found["high"].get((tp.topic, tp.partition)))
+                for tp in next(iter(futures.values()), {})}
 
     # ---- tables ---------------------------------------------------------------------------
     @_recycled_on_failure
@@ -114,30 +112,14 @@ class Inspector:
         states = self.states()
         try:
             md = self.metadata()
-            registered, topics = md.brokers, md.topics.values()
         except LabError:  # every broker down: still show each one, as dead
-            registered, topics = {}, []
-        leaders = {n: 0 for n in config.NODES}
-        hosted = {n: 0 for n in config.NODES}
-        for topic in topics:
-            for part in topic.partitions.values():
-                if part.leader in leaders:
-                    leaders[part.leader] += 1
-                for replica in part.replicas:
-                    hosted[replica] = hosted.get(replica, 0) + 1
-        rows = []
-        for n in config.NODES:
-            state = states.get(n, {}).get("state", "unknown")
-            rows.append({"id": n, "host:port": f"{config.HOST}:{config.client_port(n, self.cluster.port_base)}",
-                         "state": state, "alive": state == "running" and n in registered,
-                         "registered": n in registered,
-                         "is_controller": bool(states.get(n, {}).get("controller")),
-                         "leaders": leaders[n], "partitions": hosted.get(n, 0)})
-        return pd.DataFrame(rows)
+            md = None
+        return tables.broker_rows(states, md, self.cluster.port_base)
 
-    def brokers_alive(self, md) -> list[int]:
+    def brokers_alive(self, md, states: dict | None = None) -> list[int]:
         """Ids of brokers that run and are registered: the ones that can lead a partition."""
-        return [n for n, row in self.states().items() if row["state"] == "running" and n in md.brokers]
+        return [n for n, row in (self.states() if states is None else states).items()
+                if row["state"] == "running" and n in md.brokers]
 
     def partitions(self, topic: str) -> pd.DataFrame:
         """One row per partition of ``topic``: leader, replicas, isr, health, watermarks."""
@@ -145,32 +127,19 @@ class Inspector:
 
     @_recycled_on_failure
     def partitions_many(self, topics: list[str]) -> pd.DataFrame:
-        def known():  # a topic created a moment ago may not have reached every broker
+        """``partitions`` of several topics in one table (``lab.plot_partitions(*topics)``)."""
+        md = self._metadata_of(topics)
+        alive = set(self.brokers_alive(md))
+        parts = tables.partition_list(md, topics)
+        return tables.partition_rows(parts, alive, self.watermarks(
+            [TopicPartition(t, p.id) for t, p in parts if p.leader in alive]))
+
+    def _metadata_of(self, topics: list[str]):
+        """Metadata that knows ``topics``: one created a moment ago may not have reached every broker."""
+        def known():
             md = self.metadata()
             return md if all(t in md.topics and md.topics[t].error is None for t in topics) else None
-        md = until(known, 3) or self.metadata()
-        alive = set(self.brokers_alive(md))
-        parts = []
-        for name in topics:
-            meta = md.topics.get(name)
-            if meta is None or meta.error is not None:
-                raise LabError(f"There is no topic {name!r} on the cluster.",
-                               hint="lab.admin().list_topics().topics lists them; "
-                                    "lab.fresh_topic(name) creates one.")
-            parts += [(name, p) for _, p in sorted(meta.partitions.items())]
-        live = [TopicPartition(t, p.id) for t, p in parts if p.leader in alive]
-        marks = self.watermarks(live)
-        rows = []
-        for name, p in parts:
-            low, high = marks.get((name, p.id), (None, None))
-            rows.append({"topic": name, "partition": p.id, "leader": p.leader,
-                         "replicas": list(p.replicas), "isr": list(p.isrs),
-                         "under_replicated": len(p.isrs) < len(p.replicas),
-                         "offline": p.leader not in alive, "low": low, "high": high})
-        df = pd.DataFrame(rows, columns=["topic", "partition", "leader", "replicas", "isr",
-                                         "under_replicated", "offline", "low", "high"])
-        df[["low", "high"]] = df[["low", "high"]].astype("Int64")
-        return df
+        return until(known, 3) or self.metadata()
 
     def describe_groups(self, groups: list[str]) -> dict:
         """Each group's description. A group whose coordinator is moving (a broker restarted a
@@ -205,13 +174,7 @@ class Inspector:
         listing = clients.result(self.admin.list_consumer_groups(request_timeout=config.TIMEOUTS.request),
                                  "Listing consumer groups")
         names = sorted(g.group_id for g in listing.valid)
-        rows = []
-        for name, d in (self.describe_groups(names) if names else {}).items():
-            rows.append({"group": name, "state": _state_name(d.state),
-                         "type": getattr(getattr(d, "type", None), "name", "").lower(),
-                         "members": len(d.members), "assignor": d.partition_assignor or "",
-                         "coordinator": d.coordinator.id if d.coordinator else None})
-        return pd.DataFrame(rows, columns=["group", "state", "type", "members", "assignor", "coordinator"])
+        return tables.group_rows(self.describe_groups(names) if names else {})
 
     def lag(self, group: str) -> pd.DataFrame:
         """Per partition: owner (client id), committed, end, lag (notebooks 04 and 05).
@@ -225,16 +188,44 @@ class Inspector:
 
     @_recycled_on_failure
     def lag_many(self, groups: list[str], strict: bool = True) -> pd.DataFrame:
-        """``lag`` for several groups in one batch of requests (the dashboard's refresh)."""
-        columns = ["group", "topic", "partition", "member", "committed", "low", "end", "lag"]
+        """``lag`` for several groups in one batch of requests (the lag sampler's, notebook 05)."""
         if not groups:
-            return pd.DataFrame(columns=columns)
+            return tables.lag_rows({}, {})
         clients.require_cluster(self.cluster.bootstrap_servers)
-        offsets = {g: self.admin.list_consumer_group_offsets(
-            [ConsumerGroupTopicPartitions(g)], request_timeout=config.TIMEOUTS.request)[g]
-            for g in groups}
-        described = self.describe_groups(list(groups))
-        keys = {}  # (group, topic, partition) -> [member, committed]
+        keys = self._group_keys(groups, self._ask_group_offsets(groups), strict)
+        return tables.lag_rows(keys, self.watermarks(
+            [TopicPartition(t, p) for t, p in {(k[1], k[2]) for k in keys}]))
+
+    @_recycled_on_failure
+    def overview(self, topic: str, groups: list[str] | None = None) -> tuple[pd.DataFrame, ...]:
+        """``brokers()``, ``partitions(topic)`` and ``lag_many(groups, strict=False)`` in one go:
+        what the live dashboard asks on every refresh (notebook 06).
+
+        One look at the broker processes, one metadata request and one watermark request serve
+        all three tables, and the groups' requests are in flight alongside, so a refresh costs
+        about one round trip instead of a dozen (and the tables agree on every watermark).
+        """
+        groups = list(groups or [])
+        states, md = self.states(), self._metadata_of([topic])
+        alive, parts = set(self.brokers_alive(md, states)), tables.partition_list(md, [topic])
+        offsets = self._ask_group_offsets(groups)
+        asked = self._ask_watermarks([TopicPartition(t, p.id) for t, p in parts if p.leader in alive])
+        keys = self._group_keys(groups, offsets, strict=False)
+        marks = self._watermarks_of(asked)
+        others = {(k[1], k[2]) for k in keys} - {(t, p.id) for t, p in parts}  # a group's other topics
+        marks.update(self.watermarks([TopicPartition(t, p) for t, p in sorted(others)]))
+        return (tables.broker_rows(states, md, self.cluster.port_base),
+                tables.partition_rows(parts, alive, marks), tables.lag_rows(keys, marks))
+
+    def _ask_group_offsets(self, groups: list[str]) -> dict:
+        """Each group's committed offsets, requested (one request per group, all at once)."""
+        return {g: self.admin.list_consumer_group_offsets(
+            [ConsumerGroupTopicPartitions(g)], request_timeout=config.TIMEOUTS.request)[g] for g in groups}
+
+    def _group_keys(self, groups: list[str], offsets: dict, strict: bool) -> dict:
+        """(group, topic, partition) -> [member, committed] for what each group owns or committed."""
+        described = self.describe_groups(list(groups)) if groups else {}
+        keys = {}
         for g in groups:
             for m in described[g].members:
                 for tp in m.assignment.topic_partitions:
@@ -244,18 +235,8 @@ class Inspector:
                     keys.setdefault((g, tp.topic, tp.partition), ["", None])[1] = \
                         tp.offset if tp.offset >= 0 else None
             if strict and not any(k[0] == g for k in keys) and \
-                    _state_name(described[g].state) in ("Dead", "Unknown"):
+                    tables.state_name(described[g].state) in ("Dead", "Unknown"):
                 raise LabError(f"There is no consumer group {g!r} (no members, no commits).",
                                hint="lab.groups() lists the groups; a group appears once a "
                                     "consumer with that group.id joins or commits.")
-        marks = self.watermarks([TopicPartition(t, p) for t, p in {(k[1], k[2]) for k in keys}])
-        rows = []
-        for (g, topic, part), (member, committed) in sorted(keys.items()):
-            low, high = marks.get((topic, part), (None, None))
-            start = committed if committed is not None else low
-            rows.append({"group": g, "topic": topic, "partition": part, "member": member,
-                         "committed": committed, "low": low, "end": high,
-                         "lag": None if high is None or start is None else high - start})
-        df = pd.DataFrame(rows, columns=columns)
-        df[["committed", "low", "end", "lag"]] = df[["committed", "low", "end", "lag"]].astype("Int64")
-        return df
+        return keys

@@ -61,12 +61,13 @@ def lag_artists(ax, gdata: pd.DataFrame) -> list:
             if max(len(xy) for xy in segs) < 3:
                 pts = np.vstack(segs)
                 artists.append(ax.scatter(pts[:, 0], pts[:, 1], color=STATUS_COLOURS[st], s=25, zorder=3))
+    if len(xys) > 24:  # on a big topic labels only pile up on each other (the grid names partitions)
+        return artists
     ends: dict = {}
     for xy, part in zip(xys, parts):
         ends.setdefault(tuple(np.nan_to_num(xy[-1])), []).append(str(part))
-    # line ends at the same height share one label; past a dozen labels, or on a big topic,
-    # they only pile up on each other (the grid names partitions there)
-    if len(ends) <= 12 and len(xys) <= 24:
+    # line ends at the same height share one label; past a dozen labels they pile up too
+    if len(ends) <= 12:
         for (ex, ey), names in ends.items():
             label = "p" + ",".join(names) if len(names) <= 6 else f"{len(names)} partitions"
             artists.append(ax.annotate(label, (ex, ey), textcoords="offset points", xytext=(4, 0),

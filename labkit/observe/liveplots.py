@@ -12,27 +12,35 @@ group's status changes, lag outgrows the y axis), the view redraws everything on
 """
 from __future__ import annotations
 
-import io
 import math
+import struct
 import threading
+import zlib
 
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from PIL import Image
 
 from . import burrow, lagplot, plots
 
 DPI = 80  # notebook size, and a quarter fewer pixels to draw than matplotlib's 100
 
 
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def encode(canvas) -> bytes:
-    """The canvas as PNG; zlib level 1: a tenth of the time of level 6, a slightly larger file."""
-    w, h = canvas.get_width_height(physical=True)
-    image = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    buf = io.BytesIO()
-    image.save(buf, format="png", compress_level=1)
-    return buf.getvalue()
+    """The canvas as an RGBA PNG: rows unfiltered, zlib level 1. Written here rather than by
+    Pillow, whose per-row filtering took twice as long (6 ms against 12 for the grid) for a
+    file only a fifth smaller; the pixels are the same."""
+    rgba = np.asarray(canvas.buffer_rgba())
+    h, w = rgba.shape[:2]
+    rows = np.zeros((h, 1 + 4 * w), np.uint8)  # each row starts with its filter type, 0: none
+    rows[:, 1:] = rgba.reshape(h, -1)
+    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)  # 8 bits per channel, RGBA
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
+            + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _chunk(b"IEND", b""))
 
 
 class _View:
@@ -47,11 +55,12 @@ class _View:
         self.full_draws = 0  # how often the whole figure was rendered (tests and benchmarks read it)
         self._background = None
         self._renderer = None
+        self._png = None  # the picture last encoded, while nothing in it has changed since
 
     def _adopt(self, fig) -> None:
         fig.set_dpi(DPI)
         FigureCanvasAgg(fig)
-        self.fig, self._background = fig, None
+        self.fig, self._background, self._png = fig, None, None
 
     def _dynamic(self) -> list:
         raise NotImplementedError
@@ -71,16 +80,20 @@ class _View:
                 artist.set_visible(True)
 
     def png(self) -> bytes:
-        """The current picture as PNG bytes: the saved background plus the data drawn on it."""
+        """The current picture as PNG bytes: the saved background plus the data drawn on it
+        (the same bytes again while no data changed: a grid whose roles all stayed put)."""
         with self.lock:
             canvas = self.fig.canvas
             # someone else rendered the figure (a notebook showed it at another dpi): start over
             if self._background is None or canvas.get_renderer() is not self._renderer:
                 self._capture()
-            canvas.restore_region(self._background)
-            for artist in sorted(self._dynamic(), key=lambda a: a.get_zorder()):
-                self.fig.draw_artist(artist)
-            return encode(canvas)
+                self._png = None
+            if self._png is None:
+                canvas.restore_region(self._background)
+                for artist in sorted(self._dynamic(), key=lambda a: a.get_zorder()):
+                    self.fig.draw_artist(artist)
+                self._png = encode(canvas)
+            return self._png
 
 
 class GridView(_View):
@@ -105,8 +118,10 @@ class GridView(_View):
         code_of = plots.role_codes(data)
         for _ax, topic, chunk, image, letters in self.fig.cells:
             codes = plots.cell_codes(code_of, topic, chunk, list(brokers["id"]))
-            image.set_data(codes)
-            plots.mark_cells(letters, codes)
+            if not np.array_equal(codes, image.get_array()):  # a role changed: redraw on png()
+                image.set_data(codes)
+                plots.mark_cells(letters, codes)
+                self._png = None
         self.fig.data = data
         return self.fig
 
@@ -147,19 +162,22 @@ class LagView(_View):
         data, status = lagplot.lag_frame(history, self.window)
         groups = list(dict.fromkeys(data["group"]))
         x_max, y_max = (_top(data[c]) for c in ("seconds", "lag")) if len(data) else (0.0, 0.0)
-        fits = self.limits and x_max <= self.limits[0] / 1.1 and y_max <= self.limits[1]
-        if self.fig is None or list(self.fig.lag_axes) != (groups or ["(no samples yet)"]) or not fits:
+        if self.fig is None or list(self.fig.lag_axes) != (groups or ["(no samples yet)"]):
             self._adopt(lagplot.plot_lag(history, self.window, self.title))
-            self.limits = (headroom(x_max), headroom(y_max))
-            for ax, _artists in self.fig.lag_axes.values():
-                ax.set_xlim(-0.02 * self.limits[0], self.limits[0])
-                ax.set_ylim(0, self.limits[1])
+            self._set_limits(x_max, y_max)
             self._quiet_labels()
             return self.fig
+        if not (x_max <= self.limits[0] / 1.1 and y_max <= self.limits[1]):
+            # lag outgrew the axes: new limits on the same figure, whose ticks, texts and legend
+            # are kept (a third cheaper than building it again), and a new background
+            self._set_limits(x_max, y_max)
+            self._background = None
+        self._png = None  # new lines every time
+        by_group = dict(list(data.groupby("group", sort=False)))  # one pass, not one per group
         for g, (ax, artists) in self.fig.lag_axes.items():
             for artist in artists:
                 artist.remove()
-            self.fig.lag_axes[g] = (ax, lagplot.lag_artists(ax, data[data["group"] == g]))
+            self.fig.lag_axes[g] = (ax, lagplot.lag_artists(ax, by_group.get(g, data.iloc[:0])))
             title = lagplot.lag_title(g, status)
             if ax.get_title(loc="left") != title:  # a status changed: the background too
                 ax.set_title(title, fontsize=11, loc="left")
@@ -167,6 +185,12 @@ class LagView(_View):
         self._quiet_labels()
         self.fig.data, self.fig.status = data, status
         return self.fig
+
+    def _set_limits(self, x_max: float, y_max: float) -> None:
+        self.limits = (headroom(x_max), headroom(y_max))
+        for ax, _artists in self.fig.lag_axes.values():
+            ax.set_xlim(-0.02 * self.limits[0], self.limits[0])
+            ax.set_ylim(0, self.limits[1])
 
     def _quiet_labels(self) -> None:
         for _ax, artists in self.fig.lag_axes.values():

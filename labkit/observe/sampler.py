@@ -48,7 +48,11 @@ class LagSampler:
     # ---- the thread -----------------------------------------------------------------------
     def sample(self) -> pd.DataFrame:
         """Take one sample now (the thread calls this) and add it to the history."""
-        frame = self.inspector.lag_many(self.groups, strict=False)
+        return self.record(self.inspector.lag_many(self.groups, strict=False))
+
+    def record(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Add a lag table asked just now (``lag_many``'s columns) to the history as one sample:
+        the dashboard asks lag together with the grid's tables (``Inspector.overview``)."""
         frame.insert(0, "time", pd.Timestamp.now())
         with self._lock:
             self._frames.append(frame)

@@ -88,11 +88,12 @@ class Dashboard:
 
         The figures are live: the next refresh redraws them in place (``labkit.observe.liveplots``).
         """
-        ins = self.lab.inspector
-        brokers, parts = ins.brokers(), ins.partitions(self.topic)
+        # one round trip for all three tables (the lag is the sampler's next sample)
+        groups = self.sampler.groups if self.sampler else []
+        brokers, parts, lag = self.lab.inspector.overview(self.topic, groups)
         figs = {"grid": self.grid.update(parts, brokers)}
         if self.sampler:
-            self.sampler.sample()
+            self.sampler.record(lag)
             figs["lag"] = self.lag.update(self.sampler.history)
         self.figures, self.brokers = figs, brokers
         self.refreshes += 1

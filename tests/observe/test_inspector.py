@@ -190,3 +190,24 @@ def test_groups_show_each_groups_protocol(lab, topic):
         modern.close()
     assert types[f"inspect-classic-{suffix}"] == "classic"
     assert types[f"inspect-kip848-{suffix}"] == "consumer"
+
+
+def test_overview_gives_the_three_tables_the_dashboard_asked_for_one_by_one(lab, topic, commit_offsets):
+    """The dashboard's one-round-trip refresh (notebook 06) shows what brokers(), partitions() and
+    lag_many() show, including lag on a topic other than the one it watches."""
+    from confluent_kafka import TopicPartition
+    other = f"inspect-overview-other-{time.time_ns()}"
+    lab.fresh_topic(other, partitions=2, replication_factor=3)
+    produce(lab, other, [3, 7])
+    groups = [f"inspect-overview-{n}-{time.time_ns()}" for n in range(2)]
+    commit_offsets(groups[0], [TopicPartition(topic, p, 1) for p in range(4)])
+    commit_offsets(groups[1], [TopicPartition(topic, 3, 2), TopicPartition(other, 1, 5)])
+    brokers, parts, lag = lab.inspector.overview(topic, groups)
+    assert brokers.equals(lab.brokers()) and parts.equals(lab.partitions(topic))
+    assert lag.equals(lab.inspector.lag_many(groups))
+    assert parts["high"].tolist() == [5, 10, 0, 20]
+    mine = lag.set_index(["group", "topic", "partition"])["lag"]
+    assert mine[(groups[1], other, 1)] == 2 and mine[(groups[1], topic, 3)] == 18
+    assert len(lag) == 6 and lab.inspector.overview(topic, [])[2].empty
+    with pytest.raises(LabError, match="no topic"):
+        lab.inspector.overview("no-such-topic-here", groups)

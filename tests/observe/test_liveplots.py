@@ -33,6 +33,27 @@ def blit_matches_full_render(view) -> float:
     return differ.mean()
 
 
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def test_png_holds_the_canvas_pixels_exactly():
+    """liveplots writes its own PNG (unfiltered rows): any PNG reader gets the canvas back."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from labkit.observe.liveplots import encode
+    fig = Figure(figsize=(3, 2), dpi=50)
+    fig.patch.set_alpha(0.5)  # transparency survives too
+    fig.subplots().plot([0, 1, 3], [2, 0, 1], color=plots.VERMILLION)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    png = encode(canvas)
+    Image.open(io.BytesIO(png)).verify()
+    assert Image.open(io.BytesIO(png)).mode == "RGBA"
+    assert np.array_equal(pixels(png), np.asarray(canvas.buffer_rgba()))
+
+
 def test_headroom_steps():
     assert [headroom(v) for v in (0, 0.5, 1, 3, 7.9, 8.1, 40, 950)] == [1, 1, 2, 5, 10, 20, 50, 2000]
 
@@ -41,13 +62,17 @@ def test_grid_view_updates_roles_in_place(lab, topic, out_dir):
     parts, brokers = lab.partitions(topic), lab.brokers()
     view = GridView(title=topic)
     fig = view.update(parts, brokers)
-    (out_dir / "live-grid.png").write_bytes(view.png())
+    first = view.png()
+    (out_dir / "live-grid.png").write_bytes(first)
     assert fig.data.equals(plots.grid_data(parts, brokers)) and view.full_draws == 1
+    # nothing changed: the picture already encoded is given again, not drawn again
+    assert view.update(parts, brokers) is fig and view.png() is first
     # the leader moves to the next replica in every partition: same brokers, new roles
     moved = parts.assign(leader=[r[(r.index(lead) + 1) % len(r)] for r, lead in
                                  zip(parts["replicas"], parts["leader"])])
     assert view.update(moved, brokers) is fig
     assert fig.data.equals(plots.grid_data(moved, brokers))
+    assert not np.array_equal(pixels(view.png()), pixels(first))
     assert blit_matches_full_render(view) < 0.001
     assert view.full_draws == 1  # roles changed in place: no new background
     codes = fig.cells[0][3].get_array()
@@ -139,6 +164,10 @@ def test_lag_view_redraws_when_lag_outgrows_the_axes(history):
     view.png()
     assert view.limits[1] > top and view.full_draws == 2
     assert blit_matches_full_render(view) < 0.001
+    # grown in place, the picture is the one a view built for this history from scratch draws
+    fresh = LagView()
+    fresh.update(pd.concat([history, grown], ignore_index=True))
+    assert fresh.limits == view.limits and np.array_equal(pixels(fresh.png()), pixels(view.png()))
 
 
 def test_lag_view_survives_unknown_lag(history):

@@ -115,18 +115,18 @@ def test_widgets_carry_classes_a_browser_can_find(lab, topic):
 
 
 def test_a_refresh_that_fails_halfway_is_caught_up(lab, topic):
-    """The grid is updated before the lag is asked for; if that fails, the next refresh must
-    still push the new grid to the widget."""
+    """The grid is updated before the lag is recorded and drawn; if that fails, the next refresh
+    must still push the new grid to the widget."""
     d = Dashboard(lab, topic, group=GROUP, every=0.5, mode="live")
     d._build()  # the widgets, without displaying them
-    calls, sample = [], d.sampler.sample
+    calls, record = [], d.sampler.record
 
-    def failing_once():
+    def failing_once(frame):
         calls.append(1)
         if len(calls) == 1:
-            raise LabError("the lag request failed", hint="a broker restarting")
-        return sample()
-    d.sampler.sample = failing_once
+            raise LabError("the lag sample failed", hint="a broker restarting")
+        return record(frame)
+    d.sampler.record = failing_once
     d._thread = threading.Thread(target=d._run, name="labkit-dashboard-test", daemon=True)
     d._thread.start()
     try:
