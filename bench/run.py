@@ -187,11 +187,17 @@ def notebooks(results: dict) -> None:
 
 def per_notebook(junit: Path) -> dict[str, float]:
     """Seconds per notebook, summed over its cells (nbval names them notebooks.NN_x.ipynb)."""
+    return {name.removeprefix("notebooks.").removesuffix(".ipynb"): round(t, 1)
+            for name, t in junit_seconds(junit, depth=None).items()}
+
+
+def junit_seconds(junit: Path, depth: int | None) -> dict[str, float]:
+    """Seconds per test class name in a junit file, cut to its first ``depth`` dotted parts."""
     import xml.etree.ElementTree as ET
     per: dict[str, float] = {}
     for case in ET.parse(junit).iter("testcase"):
-        name = case.get("classname", "").removeprefix("notebooks.").removesuffix(".ipynb")
-        per[name] = round(per.get(name, 0) + float(case.get("time", 0)), 1)
+        name = ".".join(case.get("classname", "").split(".")[:depth])
+        per[name] = per.get(name, 0) + float(case.get("time", 0))
     return per
 
 
@@ -214,11 +220,7 @@ def timings(results: dict) -> None:
             results[name] = float(path.read_text().split()[0])
     junit = TIMINGS / "junit.xml"
     if junit.exists():
-        import xml.etree.ElementTree as ET
-        parts: dict[str, float] = {}
-        for case in ET.parse(junit).iter("testcase"):
-            part = ".".join(case.get("classname", "").split(".")[:2])
-            parts[part] = parts.get(part, 0) + float(case.get("time", 0))
+        parts = junit_seconds(junit, depth=2)
         results["make_test_parts_s"] = {k: round(v) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])}
 
 

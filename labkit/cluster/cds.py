@@ -96,7 +96,7 @@ def _build(path: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
     scratch = work / "archive.jsa"
     try:
-        props = _training_properties(work)
+        props, bootstrap = _training_properties(work)
         fmt = fetch.java_command("kafka.tools.StorageTool",
                                  ["format", "-t", storage.new_cluster_id(), "-c", str(props)],
                                  archive=False)
@@ -110,7 +110,7 @@ def _build(path: Path) -> None:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, cwd=work)
         try:
-            _exercise(proc, work)
+            _exercise(proc, bootstrap)
         finally:
             procs.terminate(proc.pid, grace=config.TIMEOUTS.stop_broker)  # the dump happens at exit
             proc.wait(timeout=config.TIMEOUTS.kill)
@@ -122,8 +122,9 @@ def _build(path: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _training_properties(work: Path) -> Path:
-    """A one-node cluster's settings on two free ports of 127.0.0.1 (the lab's settings otherwise)."""
+def _training_properties(work: Path) -> tuple[Path, str]:
+    """A one-node cluster's settings on two free ports of 127.0.0.1 (the lab's settings otherwise),
+    and its bootstrap address."""
     client, controller = _free_port(), _free_port()
     lines = server_properties(1, work, config.DEFAULT_PORT_BASE).splitlines()
     single = {"listeners": f"PLAINTEXT://{config.HOST}:{client},CONTROLLER://{config.HOST}:{controller}",
@@ -136,7 +137,7 @@ def _training_properties(work: Path) -> Path:
     (work / "logs").mkdir(parents=True)
     path = work / "server.properties"
     write_atomic(path, "\n".join(kept + [f"{k}={v}" for k, v in single.items()]) + "\n")
-    return path
+    return path, f"{config.HOST}:{client}"
 
 
 def _free_port() -> int:
@@ -145,11 +146,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _exercise(proc: subprocess.Popen, work: Path) -> None:
+def _exercise(proc: subprocess.Popen, bootstrap: str) -> None:
     """Wait for the broker, then create a topic, produce and fetch: the classes a lab uses."""
-    text = (work / "server.properties").read_text()
-    bootstrap = text.split("advertised.listeners=PLAINTEXT://", 1)[1].splitlines()[0]
-
     def answering() -> bool:
         if proc.poll() is not None:
             raise LabError(f"the training broker exited (code {proc.returncode})")
