@@ -18,6 +18,7 @@ from .. import config
 from ..errors import FetchError
 from . import maven
 from .lock import locked
+
 MANIFEST = maven.MANIFEST  # the cache's manifest name (cds reads it here)
 
 REQUIRED_JARS = ("kafka_2.13-", "kafka-tools-", "kafka-clients-", "log4j-slf4j-impl-")
