@@ -212,6 +212,8 @@ class LocalCluster(Cluster):
             storage.check_wipe(self.state_dir)
         with self._lock("down", out):
             idle.stop(self)
+            from ..streams.app import stop_all  # notebook 09's Kafka Streams apps end first
+            stop_all(self.state_dir, out)
             victims = {}
             for n in config.NODES:
                 pid = self._find(n, out)
