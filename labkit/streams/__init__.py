@@ -8,7 +8,7 @@
 """
 from .app import StreamsApp, run_app, stop_all
 from .pictures import plot_windows
-from .windowed import WindowedCount, read_results, window_start
+from .windowed import WindowedCount, read_results, time_zero, window_start
 
 __all__ = ["StreamsApp", "WindowedCount", "plot_windows", "read_results", "run_app", "stop_all",
-           "window_start"]
+           "time_zero", "window_start"]

@@ -57,13 +57,15 @@ def _recorded_pid(folder: Path) -> int | None:
 class StreamsApp:
     """One Kafka Streams application of the lab; ``with run_app(...) as app:`` stops it at the end."""
 
-    def __init__(self, lab, app_id: str, source: str, sink: str, window_s: int = 10, grace_s: int = 5):
+    def __init__(self, lab, app_id: str, source: str, sink: str, window_s: int = 10, grace_s: int = 5,
+                 state_dir: Path | None = None):
         if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", app_id):
             raise LabError(f"application id {app_id!r} is not usable as a folder and topic prefix.",
                            hint="use letters, digits, '.', '_' and '-' only, e.g. 'wordcount-09'.")
         self.lab, self.app_id, self.source, self.sink = lab, app_id, source, sink
         self.window_s, self.grace_s = int(window_s), int(grace_s)
-        self.folder = apps_dir(getattr(lab.cluster, "state_dir", None)) / app_id
+        # under the cluster's state folder (``state_dir``: another cluster's), where `labkit down` looks
+        self.folder = apps_dir(state_dir or getattr(lab.cluster, "state_dir", None)) / app_id
         self.pid: int | None = None
 
     def __repr__(self) -> str:

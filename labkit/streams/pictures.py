@@ -33,7 +33,7 @@ def plot_windows(seen: list[dict], window_s: float, grace_s: float, base_ms: int
             ax.fill_between([closed_at - 0.5, n - 0.5], sec(s), sec(s + size), color="0.6", alpha=0.35, lw=0)
         counted = sum(1 for r in seen if not r["late"] and window_start(r["timestamp"], size) == s)
         state = "closed" if closed_at is not None else "open"
-        ax.text(n - 0.4, sec(s) + window_s / 2, f" [{sec(s):g}, {sec(s + size):g}) s: {counted} counted, {state}",
+        ax.text(n - 0.3, sec(s) + window_s / 2, f"[{sec(s):g}, {sec(s + size):g}) s: {counted} counted, {state}",
                 va="center", fontsize=8)
         ax.axhline(sec(s), color="tab:blue", lw=0.5, alpha=0.5)
     xs = range(n)

@@ -29,6 +29,13 @@ def window_start(ts_ms: int, size_ms: int) -> int:
     return ts_ms - ts_ms % size_ms
 
 
+def time_zero(size_s: float = 60) -> int:
+    """Now, rounded down to a whole ``size_s`` (ms): notebook 09's records are timed from here, so
+    their windows start at 0 s, 10 s, ... whatever the clock says (and stay within retention)."""
+    size_ms = int(size_s * 1000)
+    return window_start(int(time.time() * 1000), size_ms)
+
+
 class WindowedCount:
     """Count records per key per tumbling window; state in a changelog topic (notebook 09).
 
@@ -60,24 +67,8 @@ class WindowedCount:
     def restore(self) -> int:
         """Rebuild ``counts`` and ``stream_time`` by reading the changelog to its end; returns
         how many changelog records were read (committed ones only: read_committed)."""
-        reader = self.lab.consumer(f"{self.changelog}-restore", {
-            "enable.auto.commit": False, "enable.partition.eof": True, "isolation.level": "read_committed"})
-        try:
-            reader.assign([TopicPartition(self.changelog, p, OFFSET_BEGINNING) for p in self.partitions])
-            return _drain(reader, set(self.partitions), self._apply_changelog, timeout=30)
-        finally:
-            reader.close()
-
-    def _apply_changelog(self, msg) -> None:
-        part, key = msg.partition(), msg.key().decode()
-        if key == STREAM_TIME:
-            self.stream_time[part] = int(msg.value())
-            return
-        record_key, start = key.rsplit("@", 1)
-        if msg.value() is None:  # a tombstone: the window closed and was emitted
-            self.counts.pop((part, record_key, int(start)), None)
-        else:
-            self.counts[(part, record_key, int(start))] = int(msg.value())
+        self.counts, self.stream_time, read = restore_state(self.lab, self.changelog, self.partitions)
+        return read
 
     # ---- processing -----------------------------------------------------------------------
     def process(self, msg) -> None:
@@ -149,6 +140,32 @@ class WindowedCount:
                 for (p, k, s), c in sorted(self.counts.items())]
 
 
+def restore_state(lab, changelog: str, partitions: list[int]) -> tuple[dict, dict, int]:
+    """Read a WindowedCount's changelog from the start to its end: the open windows' counts
+    ((partition, key, window start) -> count), each partition's stream time, and how many
+    records were read. A key's latest value wins; a tombstone removes it, as compaction would."""
+    counts: dict[tuple[int, str, int], int] = {}
+    stream_time: dict[int, int] = {}
+
+    def apply(msg) -> None:
+        part, key = msg.partition(), msg.key().decode()
+        if key == STREAM_TIME:
+            stream_time[part] = int(msg.value())
+            return
+        record_key, start = key.rsplit("@", 1)
+        if msg.value() is None:  # a tombstone: the window closed and was emitted
+            counts.pop((part, record_key, int(start)), None)
+        else:
+            counts[(part, record_key, int(start))] = int(msg.value())
+    reader = lab.consumer(f"{changelog}-restore", {
+        "enable.auto.commit": False, "enable.partition.eof": True, "isolation.level": "read_committed"})
+    try:
+        reader.assign([TopicPartition(changelog, p, OFFSET_BEGINNING) for p in partitions])
+        return counts, stream_time, _drain(reader, set(partitions), apply, timeout=30)
+    finally:
+        reader.close()
+
+
 def partitions_of(lab, topic: str) -> list[int]:
     """The partition numbers of ``topic``; a LabError when there is no such topic.
 
@@ -199,4 +216,4 @@ def read_results(lab, topic: str, timeout: float = 15) -> list[dict]:
         reader.close()
 
 
-__all__ = ["WindowedCount", "partitions_of", "read_results", "window_start"]
+__all__ = ["WindowedCount", "partitions_of", "restore_state", "read_results", "time_zero", "window_start"]

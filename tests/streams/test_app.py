@@ -1,0 +1,88 @@
+"""labkit.streams.app and build on the live cluster: the Kafka Streams app compiles once, runs as a
+managed process, shows its topology and internal topics, produces exact window counts, and
+leaves no JVM behind: not after stop(), not after a failed start, not after `labkit down`."""
+import hashlib
+import io
+import time
+import uuid
+
+from pathlib import Path
+
+import pytest
+
+from labkit import KAFKA_VERSION, LabError
+from labkit.cluster import procs
+from labkit.streams import StreamsApp, build, run_app, time_zero
+from labkit.wait import wait_for
+
+LINES = [(1, "the cat"), (3, "the dog"), (12, "a cat"), (4, "the late"), (30, "end")]
+
+
+def no_jvm(app) -> bool:
+    return not procs.pids_matching(str(app.folder / "state"))
+
+
+def test_compiled_once_per_source():
+    first = build.compiled(io.StringIO())
+    assert (first / "WindowedCount.class").is_file()
+    key = hashlib.sha256(build.SOURCE.read_bytes())
+    key.update(f"{KAFKA_VERSION}\n{Path(build.javac()).resolve()}".encode())
+    assert first.name == key.hexdigest()[:16]  # keyed by the source, the release and the JDK
+    stamp = (first / "WindowedCount.class").stat().st_mtime_ns
+    out = io.StringIO()
+    assert build.compiled(out) == first and "Compiling" not in out.getvalue()
+    assert (first / "WindowedCount.class").stat().st_mtime_ns == stamp  # not compiled again
+
+
+def test_run_show_consume_stop(lab):
+    run = uuid.uuid4().hex[:6]
+    src = lab.fresh_topic(f"ks-lines-{run}", partitions=1)
+    out = lab.fresh_topic(f"ks-counts-{run}", partitions=1)
+    base = time_zero()
+    app = run_app(lab, f"ks-{run}", src, out, window_s=10, grace_s=5, out=io.StringIO())
+    try:
+        assert app.state == "RUNNING" and procs.alive(app.pid)
+        topology = app.topology()
+        assert "Sub-topology: 1" in topology and "(stores: [counts])" in topology
+        assert app.internal_topics() == [f"ks-{run}-counts-changelog", f"ks-{run}-final-store-changelog",
+                                         f"ks-{run}-words-repartition"]
+        with lab.producer() as p:
+            for sec, line in LINES:
+                p.produce(src, value=line, timestamp=base + sec * 1000)
+            assert p.flush(15) == 0
+
+        def two_windows():
+            rows = app.results()
+            return rows if {r["start"] for r in rows} == {base, base + 10000} else None
+        rows = wait_for("both windows' final counts", two_windows, 60, 0.5)
+        counts = {(r["key"], (r["start"] - base) // 1000): r["count"] for r in rows}
+        # "the late" at 4 s came at stream time 12 s: within [0, 10) + 5 s of grace, so counted
+        assert counts == {("the", 0): 3, ("cat", 0): 1, ("dog", 0): 1, ("late", 0): 1,
+                          ("a", 10): 1, ("cat", 10): 1}
+    finally:
+        said = app.stop(out=io.StringIO())
+    assert said == "stopped"  # SIGTERM was enough: Kafka Streams closed itself
+    assert app.state == "stopped" and no_jvm(app) and not (app.folder / "pid").exists()
+
+
+def test_labkit_down_stops_the_app(lab, spare):
+    """`labkit down` of a cluster stops the apps in its state folder (the hook in local.py)."""
+    run = uuid.uuid4().hex[:6]
+    src = lab.fresh_topic(f"ks-down-{run}", partitions=1)
+    app = StreamsApp(lab, f"ks-down-{run}", src, src + "-out", state_dir=spare.state_dir)
+    app.start(out=io.StringIO(), reset=False)
+    assert procs.alive(app.pid)
+    said = io.StringIO()
+    spare.down(out=said)
+    assert f"Kafka Streams app 'ks-down-{run}'" in said.getvalue()
+    assert no_jvm(app)
+
+
+def test_failed_start_leaves_no_jvm(lab):
+    t0 = time.monotonic()
+    app = StreamsApp(lab, f"ks-bad-{uuid.uuid4().hex[:6]}", "ks-source", "ks-sink", window_s=0)
+    with pytest.raises(LabError, match="exited during start-up|went to ERROR"):
+        app.start(out=io.StringIO())  # a 0 s window: TimeWindows refuses it, the JVM exits
+    assert no_jvm(app) and time.monotonic() - t0 < 90
+    with pytest.raises(LabError, match="not usable"):
+        StreamsApp(lab, "no spaces please", "a", "b")
