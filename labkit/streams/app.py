@@ -23,7 +23,7 @@ from ..cluster.lock import write_atomic
 from ..errors import LabError
 from ..wait import wait_for
 from . import build
-from .windowed import read_results
+from .windowed import partitions_of, read_results
 
 # small and quick: C1 only, serial GC, the JDK's own class-data archive; RocksDB lives off-heap
 JVM_FLAGS = ("-Xms32m", "-Xmx160m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto",
@@ -62,6 +62,9 @@ class StreamsApp:
         if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", app_id):
             raise LabError(f"application id {app_id!r} is not usable as a folder and topic prefix.",
                            hint="use letters, digits, '.', '_' and '-' only, e.g. 'wordcount-09'.")
+        if int(window_s) != window_s or int(grace_s) != grace_s or window_s < 1 or grace_s < 0:
+            raise LabError(f"window_s={window_s}, grace_s={grace_s}: the app takes whole seconds, a window "
+                           "of at least 1 s and a grace of 0 or more.", hint="for example window_s=10, grace_s=5.")
         self.lab, self.app_id, self.source, self.sink = lab, app_id, source, sink
         self.window_s, self.grace_s = int(window_s), int(grace_s)
         # under the cluster's state folder (``state_dir``: another cluster's), where `labkit down` looks
@@ -77,6 +80,8 @@ class StreamsApp:
         an earlier run of this application id left (internal topics, group, local state)."""
         stop_folder(self.folder, out)  # one JVM per application id, whoever started the last one
         clients.require_cluster(self.lab.bootstrap_servers)
+        for topic in (self.source, self.sink):  # Kafka Streams would wait or fail deep in its threads
+            partitions_of(self.lab, topic)
         cp = build.classpath(out)
         if reset:
             self.reset()

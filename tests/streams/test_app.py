@@ -69,7 +69,7 @@ def test_labkit_down_stops_the_app(lab, spare):
     """`labkit down` of a cluster stops the apps in its state folder (the hook in local.py)."""
     run = uuid.uuid4().hex[:6]
     src = lab.fresh_topic(f"ks-down-{run}", partitions=1)
-    app = StreamsApp(lab, f"ks-down-{run}", src, src + "-out", state_dir=spare.state_dir)
+    app = StreamsApp(lab, f"ks-down-{run}", src, src, state_dir=spare.state_dir)
     app.start(out=io.StringIO(), reset=False)
     assert procs.alive(app.pid)
     said = io.StringIO()
@@ -79,10 +79,24 @@ def test_labkit_down_stops_the_app(lab, spare):
 
 
 def test_failed_start_leaves_no_jvm(lab):
+    run = uuid.uuid4().hex[:6]
+    src = lab.fresh_topic(f"ks-bad-{run}", partitions=1)
+    app = StreamsApp(lab, f"ks-bad-{run}", src, src)
+    app.folder.mkdir(parents=True, exist_ok=True)
+    (app.folder / "state").write_text("a file where Kafka Streams wants its state folder")
     t0 = time.monotonic()
-    app = StreamsApp(lab, f"ks-bad-{uuid.uuid4().hex[:6]}", "ks-source", "ks-sink", window_s=0)
     with pytest.raises(LabError, match="exited during start-up|went to ERROR"):
-        app.start(out=io.StringIO())  # a 0 s window: TimeWindows refuses it, the JVM exits
+        app.start(out=io.StringIO(), reset=False)  # KafkaStreams' constructor fails; the JVM exits
     assert no_jvm(app) and time.monotonic() - t0 < 90
+
+
+def test_bad_input_is_a_lab_error(lab):
+    t0 = time.monotonic()
     with pytest.raises(LabError, match="not usable"):
         StreamsApp(lab, "no spaces please", "a", "b")
+    with pytest.raises(LabError, match="a window of at least 1 s"):
+        StreamsApp(lab, "ks-zero", "a", "b", window_s=0)
+    app = StreamsApp(lab, f"ks-missing-{uuid.uuid4().hex[:6]}", "ks-no-such-topic", "b")
+    with pytest.raises(LabError, match="there is no topic 'ks-no-such-topic'"):
+        app.start(out=io.StringIO())
+    assert no_jvm(app) and time.monotonic() - t0 < 30
