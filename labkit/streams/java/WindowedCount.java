@@ -52,7 +52,7 @@ public final class WindowedCount {
             // a new key: Kafka Streams writes the records to a repartition topic, keyed by word
             .groupBy((key, word) -> word, Grouped.with("words", Serdes.String(), Serdes.String()))
             .windowedBy(TimeWindows.ofSizeAndGrace(window, grace))
-            // the counts live in a RocksDB store backed by a compacted changelog topic
+            // the counts live in a RocksDB store, backed by a changelog topic
             .count(Materialized.as("counts"))
             // only each window's final count, once stream time has passed its end + grace
             .suppress(Suppressed.untilWindowCloses(Suppressed.BufferConfig.unbounded()).withName("final"))
