@@ -1,18 +1,14 @@
-"""labkit.streams.app and build on the live cluster: the Kafka Streams app compiles once, runs as a
-managed process, shows its topology and internal topics, produces exact window counts, and
+"""labkit.streams.app on the live cluster: the Kafka Streams app runs as a managed process, shows its topology and internal topics, produces exact window counts, and
 leaves no JVM behind: not after stop(), not after a failed start, not after `labkit down`."""
-import hashlib
 import io
 import time
 import uuid
 
-from pathlib import Path
-
 import pytest
 
-from labkit import KAFKA_VERSION, LabError
+from labkit import LabError
 from labkit.cluster import procs
-from labkit.streams import StreamsApp, build, run_app, time_zero
+from labkit.streams import StreamsApp, run_app, time_zero
 from labkit.wait import wait_for
 
 LINES = [(1, "the cat"), (3, "the dog"), (12, "a cat"), (4, "the late"), (30, "end")]
@@ -20,18 +16,6 @@ LINES = [(1, "the cat"), (3, "the dog"), (12, "a cat"), (4, "the late"), (30, "e
 
 def no_jvm(app) -> bool:
     return not procs.pids_matching(str(app.folder / "state"))
-
-
-def test_compiled_once_per_source():
-    first = build.compiled(io.StringIO())
-    assert (first / "WindowedCount.class").is_file()
-    key = hashlib.sha256(build.SOURCE.read_bytes())
-    key.update(f"{KAFKA_VERSION}\n{Path(build.javac()).resolve()}".encode())
-    assert first.name == key.hexdigest()[:16]  # keyed by the source, the release and the JDK
-    stamp = (first / "WindowedCount.class").stat().st_mtime_ns
-    out = io.StringIO()
-    assert build.compiled(out) == first and "Compiling" not in out.getvalue()
-    assert (first / "WindowedCount.class").stat().st_mtime_ns == stamp  # not compiled again
 
 
 def test_run_show_consume_stop(lab):

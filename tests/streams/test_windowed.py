@@ -1,32 +1,14 @@
 """labkit.streams.windowed on the live cluster: counts per key per window, late records dropped,
 state written to a compacted changelog and restored from it by a fresh instance after a crash."""
 import time
-import uuid
 
 import pytest
+from clicks import RECORDS
 
 from labkit import LabError
 from labkit.lessons.streams import plan
-from labkit.streams import WindowedCount, plot_windows, read_results, time_zero
+from labkit.streams import WindowedCount, read_results
 from labkit.streams.windowed import restore_state
-
-RECORDS = [("a", 1), ("b", 2), ("a", 6), ("b", 9), ("a", 12), ("b", 14), ("a", 19), ("a", 23),
-           ("b", 16), ("b", 27), ("a", 31), ("b", 33), ("a", 38), ("b", 45)]
-
-
-@pytest.fixture
-def topics(lab):
-    run = uuid.uuid4().hex[:6]
-    src = lab.fresh_topic(f"st-in-{run}", partitions=1)
-    out = lab.fresh_topic(f"st-out-{run}", partitions=1)
-    log = lab.fresh_topic(f"st-log-{run}", partitions=1, config={"cleanup.policy": "compact"})
-    base = time_zero()
-    with lab.producer() as p:
-        for key, sec in RECORDS:
-            p.produce(src, key=key, value="", timestamp=base + sec * 1000)
-        assert p.flush(15) == 0
-    return src, out, log, base, f"st-{run}"
-
 
 def as_counts(rows):
     return {(r["key"], r["start"]): r["count"] for r in rows}
@@ -81,15 +63,3 @@ def test_bad_input_is_a_lab_error(lab, topics):
     with pytest.raises(LabError, match="there is no topic 'st-missing'"):
         WindowedCount(lab, "st-missing", out, log, name=name)
     assert time.monotonic() - t0 < 40
-
-
-def test_picture(lab, topics):
-    src, out, log, base, name = topics
-    counter = WindowedCount(lab, src, out, log, window_s=10, grace_s=0, name=name)
-    counter.run(timeout=30)
-    counter.close()
-    fig = plot_windows(counter.seen, 10, 0, base)
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.texts]
-    assert "[10, 20) s: 3 counted, closed" in labels and "[40, 50) s: 1 counted, open" in labels
-    assert "late: dropped" in [t.get_text() for t in ax.get_legend().get_texts()]
