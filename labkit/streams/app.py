@@ -124,6 +124,14 @@ class StreamsApp:
         out.write(f"Kafka Streams app {self.app_id!r}: {said}.\n")
         return said
 
+    def kill(self) -> None:
+        """SIGKILL: a crash, nothing committed or closed (its open transaction is aborted later)."""
+        pid = _recorded_pid(self.folder)
+        if pid:
+            procs.send(pid, signal.SIGKILL)
+            procs.wait_exit(pid, config.TIMEOUTS.kill)
+        (self.folder / "pid").unlink(missing_ok=True)
+
     def __enter__(self) -> "StreamsApp":
         return self
 

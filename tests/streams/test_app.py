@@ -1,10 +1,12 @@
 """labkit.streams.app on the live cluster: the Kafka Streams app runs as a managed process, shows its topology and internal topics, produces exact window counts, and
 leaves no JVM behind: not after stop(), not after a failed start, not after `labkit down`."""
 import io
+import shutil
 import time
 import uuid
 
 import pytest
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from labkit import LabError
 from labkit.cluster import procs
@@ -47,6 +49,60 @@ def test_run_show_consume_stop(lab):
         said = app.stop(out=io.StringIO())
     assert said == "stopped"  # SIGTERM was enough: Kafka Streams closed itself
     assert app.state == "stopped" and no_jvm(app) and not (app.folder / "pid").exists()
+
+
+def test_state_restored_from_the_changelog_after_kill(lab):
+    """kill -9 and a wiped local state folder: the restarted app rebuilds its counts from the
+    changelog topic, so a window's final count includes the records counted before the crash."""
+    run = uuid.uuid4().hex[:6]
+    src = lab.fresh_topic(f"ks-kill-{run}", partitions=1)
+    out = lab.fresh_topic(f"ks-kill-out-{run}", partitions=1)
+    base = time_zero()
+    app = run_app(lab, f"ks-kill-{run}", src, out, window_s=10, grace_s=0, out=io.StringIO())
+    try:
+        produce_lines(lab, src, base, [(1, "x"), (2, "x")])
+        changelog = f"ks-kill-{run}-counts-changelog"
+
+        def counted_twice():  # the store's latest committed value ends in the count, a long
+            values = committed_values(lab, changelog)
+            return values and int.from_bytes(values[-1][-8:], "big") == 2
+        wait_for("the count of 2 to be committed to the changelog", counted_twice, 60, 0.5)
+        app.kill()
+        assert no_jvm(app)
+        shutil.rmtree(app.folder / "state")  # as on a new machine: only the changelog is left
+        app.start(out=io.StringIO(), reset=False)
+        produce_lines(lab, src, base, [(3, "x"), (30, "end")])
+        rows = wait_for("the final count of [0, 10)", lambda: app.results(), 60, 0.5)
+        assert [(r["key"], r["start"] - base, r["count"]) for r in rows] == [("x", 0, 3)]
+    finally:
+        app.stop(out=io.StringIO())
+    assert no_jvm(app)
+
+
+def produce_lines(lab, topic, base, lines):
+    with lab.producer() as p:
+        for sec, line in lines:
+            p.produce(topic, value=line, timestamp=base + sec * 1000)
+        assert p.flush(15) == 0
+
+
+def committed_values(lab, topic):
+    """The values of a one-partition topic's committed records (transaction markers are no records,
+    so the end is librdkafka's end-of-partition event, not the high watermark)."""
+    reader = lab.consumer(f"ks-reader-{uuid.uuid4().hex[:6]}", enable_partition_eof=True,
+                          isolation_level="read_committed", enable_auto_commit=False)
+    reader.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    values, deadline = [], time.monotonic() + 15
+    try:
+        while time.monotonic() < deadline:
+            msg = reader.poll(0.5)
+            if msg is not None and msg.error() and msg.error().code() == KafkaError._PARTITION_EOF:
+                return values
+            if msg is not None and not msg.error():
+                values.append(msg.value())
+        return values
+    finally:
+        reader.close()
 
 
 def test_labkit_down_stops_the_app(lab, spare):
