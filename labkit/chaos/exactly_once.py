@@ -148,37 +148,6 @@ def run_with_kill(lab, transactional: bool = True, orders: int = 400, batch: int
     return run
 
 
-COLOURS = {"0": "#D55E00", "1": "#009E73", "2+": "#E69F00"}  # lost, once, duplicated
-
-
-def plot(runs: list[Run], isolation: str = "read_committed"):
-    """Per run, how many orders have 0, 1 or 2+ totals in the output, and which ones (notebook 08)."""
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap
-
-    fig, axes = plt.subplots(2, len(runs), figsize=(5 * len(runs), 4), squeeze=False,
-                             gridspec_kw={"height_ratios": [3, 1]})
-    for col, run in enumerate(runs):
-        books = run.tally if isolation == "read_committed" else run.uncommitted
-        counts = [books["counts"][o] for o in sorted(books["counts"])]
-        bars = {"0": books["lost"], "1": books["once"], "2+": books["twice_or_more"]}
-        ax = axes[0][col]
-        ax.bar(list(bars), list(bars.values()), color=[COLOURS[k] for k in bars])
-        for x, n in enumerate(bars.values()):
-            ax.text(x, n, str(n), ha="center", va="bottom")
-        ax.set_title(f"{run.mode}: killed mid-batch, restarted")
-        ax.set_xlabel("totals in the output per order")
-        ax.set_ylim(0, run.orders * 1.15)
-        strip = axes[1][col]
-        strip.imshow([[min(n, 2) for n in counts]], aspect="auto", interpolation="nearest",
-                     cmap=ListedColormap(list(COLOURS.values())), vmin=0, vmax=2)
-        strip.set_yticks([])
-        strip.set_xlabel("order number (colour: 0, 1, 2+ totals)")
-    axes[0][0].set_ylabel(f"orders ({isolation})")
-    fig.tight_layout()
-    return fig
-
-
 def _totals(lab, topic: str, isolation: str) -> list[tuple[int, int]]:
     """(order, total) of every output record ``isolation`` lets a reader see."""
     values = [json.loads(v) for _p, _o, _k, v in read_topic(lab.bootstrap_servers, topic, isolation)]
