@@ -1,10 +1,13 @@
 """Exactly-once, proved: kill the processor mid-stream, restart it, count every order (notebook 08).
 
-``run_with_kill`` writes numbered orders to a fresh input topic, starts ``processor`` as its own
-OS process, SIGKILLs it once the output holds about two and a half batches (so the kill lands in
-the middle of a batch), starts it again with the same ``transactional.id`` and group, waits until
-it has processed everything, then reads the output back with ``isolation.level=read_committed``
-and lets ``tally`` count, in the manner of the failover checker (``checker``):
+``run_with_kill`` writes numbered orders to a fresh input topic and starts ``processor`` as its own
+OS process. Once the output holds about two and a half batches it freezes the processor (SIGSTOP)
+and looks: only if some totals are written but not yet committed (an open transaction; or totals
+beyond the group's committed offsets) is the kill certain to land mid-batch, and it SIGKILLs;
+otherwise it lets the processor run on (SIGCONT) and looks again. Then it starts the processor
+again with the same ``transactional.id`` and group, waits until it has processed everything,
+reads the output back with ``isolation.level=read_committed`` (and ``read_uncommitted``) and lets
+``tally`` count, in the manner of the failover checker (``checker``):
 
 - lost: an order with no total in the output (must be 0 in both modes);
 - duplicates: extra totals of one order (0 with transactions; the at-least-once control, killed
@@ -24,7 +27,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import (OFFSET_BEGINNING, ConsumerGroupTopicPartitions, Consumer,
+                             IsolationLevel, KafkaError, TopicPartition)
 from confluent_kafka.admin import OffsetSpec
 
 from .. import clients, config
@@ -86,6 +90,7 @@ class Run:
     mode: str            # "exactly-once" or "at-least-once"
     orders: int
     killed_at: int       # output records (high watermarks, uncommitted included) at the kill
+    pending: int         # of those, totals whose transaction / input offsets were not committed
     batches_after_restart: int
     tally: dict = field(repr=False)              # the output as read_committed reads it
     uncommitted: dict = field(repr=False)        # ... and as read_uncommitted reads it
@@ -93,6 +98,7 @@ class Run:
 
     def row(self) -> dict:
         return {"mode": self.mode, "orders": self.orders, "killed_at": self.killed_at,
+                "pending": self.pending,
                 **{k: v for k, v in self.tally.items() if k not in ("counts", "orders")},
                 "duplicates_read_uncommitted": self.uncommitted["duplicates"], "wall_s": self.wall_s}
 
@@ -129,20 +135,29 @@ def run_with_kill(lab, transactional: bool = True, orders: int = 400, batch: int
             "--pace-ms", str(pace_ms), "--max-seconds", str(PROCESS_TIMEOUT)]
     args += ["--transactional-id", f"{app}-0"] if transactional else ["--no-transactions"]
     with _Processor(args) as first, clients.quiet_admin(lab.bootstrap_servers) as admin:
-        def far_enough():
+        def mid_batch():
+            """Past ``kill_at``, freeze the processor (SIGSTOP) and look: totals written whose
+            inputs are not committed yet mean the kill lands mid-batch; else let it run on."""
             first.check_alive()
-            size = _output_size(admin, sink)
-            return size if size >= kill_at else None
-        killed_at = wait_for(f"the processor to write {kill_at} totals", far_enough,
-                             PROCESS_TIMEOUT, interval=0.02, on_timeout=first.tail)
+            if _output_size(admin, sink) < kill_at:
+                return None
+            first.signal(signal.SIGSTOP)
+            pending = _pending(admin, source, sink, app, transactional)
+            if pending <= 0:
+                first.signal(signal.SIGCONT)
+            return pending if pending > 0 else None
+        pending = wait_for(f"the processor to be in the middle of a batch past {kill_at} totals",
+                           mid_batch, PROCESS_TIMEOUT, interval=0.02, on_timeout=first.tail)
+        killed_at = _output_size(admin, sink)
         first.kill()
-    _say(out, f"{mode}: killed the processor (SIGKILL) at {killed_at} output records; restarting")
+    _say(out, f"{mode}: killed the processor (SIGKILL) with {pending} totals written but not "
+              "committed; restarting")
     with _Processor(args) as second:
         second.wait(PROCESS_TIMEOUT)
         batches = second.batches()
     books = {isolation: tally(expected, _totals(lab, sink, isolation))
              for isolation in ("read_committed", "read_uncommitted")}
-    run = Run(mode, orders, killed_at, batches, books["read_committed"], books["read_uncommitted"],
+    run = Run(mode, orders, killed_at, pending, batches, books["read_committed"], books["read_uncommitted"],
               round(time.monotonic() - t0, 1))
     _say(out, f"{mode}: {run.tally['lost']} lost, {run.tally['duplicates']} duplicates")
     return run
@@ -154,10 +169,24 @@ def _totals(lab, topic: str, isolation: str) -> list[tuple[int, int]]:
     return [(v["order"], v["total"]) for v in values]
 
 
-def _output_size(admin, topic: str) -> int:
-    """The sum of ``topic``'s high watermarks (records, aborted and markers included)."""
-    futures = admin.list_offsets({TopicPartition(topic, p): OffsetSpec.latest() for p in range(3)})
+def _output_size(admin, topic: str, level=IsolationLevel.READ_UNCOMMITTED) -> int:
+    """The sum of ``topic``'s high watermarks (records, aborted and markers included), or with
+    ``READ_COMMITTED`` of its last stable offsets."""
+    futures = admin.list_offsets({TopicPartition(topic, p): OffsetSpec.latest() for p in range(3)},
+                                 isolation_level=level)
     return sum(f.result(timeout=config.TIMEOUTS.request).offset for f in futures.values())
+
+
+def _pending(admin, source: str, sink: str, group: str, transactional: bool) -> int:
+    """Totals in the output that a restart will redo or abort: with transactions, the records of
+    the open transaction (high watermarks minus last stable offsets); without, the totals beyond
+    the group's committed input offsets (one total per order)."""
+    if transactional:
+        return _output_size(admin, sink) - _output_size(admin, sink, IsolationLevel.READ_COMMITTED)
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(source, p) for p in range(3)])
+    answer = admin.list_consumer_group_offsets([request])[group].result(timeout=config.TIMEOUTS.request)
+    committed = sum(max(tp.offset, 0) for tp in answer.topic_partitions)  # -1001: none yet
+    return _output_size(admin, sink) - committed
 
 
 def _say(out, text: str) -> None:
@@ -198,6 +227,13 @@ class _Processor:
         raise LabError(f"The processor ended (exit code {self.proc.returncode}) before it was killed.",
                        hint="more orders or a higher pace_ms give the kill time to land.",
                        log_tail=self.tail())
+
+    def signal(self, sig) -> None:
+        """Send ``sig`` to the processor's process group (SIGSTOP freezes it, SIGCONT resumes)."""
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
 
     def kill(self) -> None:
         """SIGKILL the processor's whole process group and reap it."""

@@ -51,13 +51,15 @@ def test_kill_mid_stream(lab, transactional):
     run = eo.run_with_kill(lab, transactional=transactional, orders=300, prefix=prefix)
     books = run.tally
     assert books["lost"] == 0 and books["wrong"] == 0 and books["unexpected"] == 0
-    assert run.killed_at >= 125 and run.batches_after_restart >= 1
+    assert run.killed_at >= 125 and run.pending > 0 and run.batches_after_restart >= 1
     if transactional:
         assert books["duplicates"] == 0 and books["once"] == 300
-        # the zombie's open transaction was aborted, yet a read_uncommitted reader still sees it
-        assert run.uncommitted["duplicates"] > 0
+        # the killed instance's open transaction was aborted, yet read_uncommitted still sees it
+        # (records in flight at the SIGSTOP may land after the look: at least, not exactly)
+        assert run.uncommitted["duplicates"] >= run.pending
     else:
-        assert books["duplicates"] > 0, "the at-least-once control must show the redone batch"
+        # every total written beyond the committed offsets is written again after the restart
+        assert books["duplicates"] >= run.pending > 0, "the control must show the redone batch"
     assert not _processors(prefix), "a processor was left running"
 
 
