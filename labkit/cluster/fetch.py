@@ -1,46 +1,33 @@
 """Getting real Apache Kafka: Java, Maven, and the broker and tool jars (notebook 00).
 
 Kafka comes either from ``KAFKA_HOME`` (an unpacked official distribution) or from Maven Central,
-resolved by Maven from the pom in ``labkit/data`` into a per-user cache. A fetch writes into a
-scratch folder and renames it into place only when complete, with a manifest of sizes and SHA-256
-sums, so a fetch interrupted halfway (or a jar changed since) is never trusted. Maven runs with
-strict checksums and a pinned plugin, under the cache's lock (one fetch at a time), and is ended
-by a watchdog at its timeout even when it stalls without a word.
+resolved by Maven from the pom in ``labkit/data`` into a per-user cache (``maven.resolve``: never
+trusted until complete, one fetch at a time). Later lessons' jars (Kafka Streams, connectors) come
+the same way on first use (``fetch_extra``). The JVM command lines of the lab are built here.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from .. import config
 from ..errors import FetchError
-from .lock import locked, os_error, write_atomic
+from . import maven
+from .lock import locked
 
-MANIFEST = "MANIFEST"
+MANIFEST = maven.MANIFEST  # the cache's manifest name (cds reads it here)
+
 REQUIRED_JARS = ("kafka_2.13-", "kafka-tools-", "kafka-clients-", "log4j-slf4j-impl-")
 JAVA_HINT = (
     "install a Java 17+ JDK (Debian/Ubuntu: `sudo apt install openjdk-17-jdk`, macOS: "
     "`brew install openjdk@17`, Windows: use WSL2), or with conda: "
     "`conda install -c conda-forge openjdk=17`; or point JAVA_HOME at one."
 )
-MAVEN_HINT = (
-    "install Apache Maven (Debian/Ubuntu: `sudo apt install maven`, macOS: `brew install maven`), "
-    "or with conda: `conda install -c conda-forge maven`; or set KAFKA_HOME to an unpacked "
-    "Kafka download."
-)
-
-
-# Maven's own waits, in ms: a stalled download fails in a minute, not Maven 3's 30 minutes
-MAVEN_TIMEOUTS = ("-Daether.connector.connectTimeout=10000", "-Daether.connector.requestTimeout=60000")
 _JAVA_OK: dict[tuple, str] = {}  # (JAVA_HOME, PATH) -> a java that passed the version check
-_VERIFIED: set[tuple] = set()  # (libs, manifest mtime) whose checksums this process checked
 
 
 def java() -> str:
@@ -70,49 +57,8 @@ def java() -> str:
     return candidate
 
 
-def maven() -> str:
-    """Path of ``mvn``; a FetchError names what to install."""
-    found = shutil.which("mvn")
-    if not found:
-        raise FetchError("Maven (`mvn`) was not found; labkit uses it to fetch Kafka's jars.",
-                         hint=MAVEN_HINT)
-    return found
-
-
 def cached_libs() -> Path:
     return config.cache_dir() / f"kafka-{config.KAFKA_VERSION}" / "libs"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _complete(libs: Path, checksums: bool = False) -> bool:
-    """True when every jar the manifest lists is there with its recorded size (and SHA-256).
-
-    Lines are ``name size sha256``; a cache from an older labkit has ``name size`` only.
-    """
-    manifest = libs / MANIFEST
-    try:
-        lines = manifest.read_text().splitlines()
-        key = (str(libs), manifest.stat().st_mtime_ns)
-    except OSError:
-        return False
-    checksums = checksums and key not in _VERIFIED
-    for line in lines:
-        name, size, *sha = line.split(" ")
-        jar = libs / name
-        if not name or not jar.is_file() or str(jar.stat().st_size) != size:
-            return False
-        if checksums and sha and _sha256(jar) != sha[0]:
-            return False
-    if checksums:
-        _VERIFIED.add(key)
-    return bool(lines)
 
 
 def _home_version(libs: Path) -> None:
@@ -138,17 +84,7 @@ def libs_dir() -> Path | None:
         _home_version(libs)
         return libs
     libs = cached_libs()
-    return libs if _complete(libs) else None
-
-
-def _progress(line: str, count: int, out) -> int:
-    """Turn Maven's transfer lines into a short progress line per jar."""
-    match = re.search(r"Downloaded from \S+: \S+/([^/\s]+\.jar) \(([^)]*)\)", line)
-    if match:
-        count += 1
-        out.write(f"  [{count:3d}] {match.group(1)} ({match.group(2).split(' at ')[0]})\n")
-        out.flush()
-    return count
+    return libs if maven.complete(libs) else None
 
 
 def fetch(out=sys.stderr, force: bool = False) -> Path:
@@ -160,93 +96,42 @@ def fetch(out=sys.stderr, force: bool = False) -> Path:
     if not force and config.kafka_home() is not None:
         return libs_dir()
     libs = cached_libs()
-    if not force and _complete(libs, checksums=True):
+    if not force and maven.complete(libs, checksums=True):
         return libs
     with locked(libs.parent, "fetch", out, timeout=config.TIMEOUTS.fetch + 60):
-        if not force and _complete(libs, checksums=True):  # fetched meanwhile by the lock's holder
+        if not force and maven.complete(libs, checksums=True):  # fetched meanwhile by the lock's holder
             return libs
         return _fetch(libs, out)
 
 
 def _fetch(libs: Path, out) -> Path:
     java()
-    mvn = maven()
-    scratch = libs.with_name(f"libs.partial-{os.getpid()}")
-    _remove_abandoned(libs.parent)
-    out.write(f"Fetching Apache Kafka {config.KAFKA_VERSION} from Maven Central into {libs} ...\n")
-    cmd = [mvn, "-B", "-C", *MAVEN_TIMEOUTS, "-f", str(config.POM), "dependency:copy-dependencies",
-           "-DincludeScope=runtime", f"-DoutputDirectory={scratch}",
-           f"-Dkafka.version={config.KAFKA_VERSION}", f"-Dlog4j.version={config.LOG4J_VERSION}"]
-    tail: list[str] = []
-    count = 0
-    try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                cwd=config.DATA_DIR, start_new_session=True)
-    except OSError as exc:
-        raise FetchError(f"Maven did not start: {exc}", hint=MAVEN_HINT) from None
-    stalled = threading.Event()
-    watchdog = threading.Timer(config.TIMEOUTS.fetch, _end_group, (proc, stalled))
-    watchdog.daemon = True
-    watchdog.start()
-    try:
-        for line in proc.stdout:  # ends when Maven exits or the watchdog ends it
-            tail = (tail + [line.rstrip()])[-15:]
-            count = _progress(line, count, out)
-        rc = proc.wait()
-    except BaseException:
-        _end_group(proc, stalled)
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    finally:
-        watchdog.cancel()
-        proc.stdout.close()
-    if stalled.is_set():
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise FetchError(f"Maven did not finish within {config.TIMEOUTS.fetch:.0f} s and was stopped.",
-                         hint="check that Maven Central is reachable (a proxy goes in "
-                              "~/.m2/settings.xml), then run `labkit fetch` again.",
-                         log_tail="\n".join(tail))
-    jars = sorted(p.name for p in scratch.glob("*.jar"))
-    missing = [prefix for prefix in REQUIRED_JARS if not any(j.startswith(prefix) for j in jars)]
-    if rc != 0 or missing:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise FetchError(f"Maven could not resolve Kafka {config.KAFKA_VERSION} (exit {rc}).",
-                         hint="check that Maven Central is reachable (a proxy goes in "
-                              "~/.m2/settings.xml), then run `labkit fetch` again. A checksum "
-                              "failure means a damaged download: `mvn dependency:purge-local-repository "
-                              f"-f {config.POM}` clears Maven's copy.",
-                         log_tail="\n".join(tail))
-    write_atomic(scratch / MANIFEST, "".join(f"{j} {(scratch / j).stat().st_size} {_sha256(scratch / j)}\n"
-                                             for j in jars), mode=0o644)
-    try:
-        if libs.exists():  # replaced by rename, never deleted in place under running brokers
-            os.replace(libs, libs.with_name(f"libs.old-{os.getpid()}"))
-        os.replace(scratch, libs)  # atomic: a half-written cache is never under the trusted name
-    except OSError as exc:
-        raise os_error(exc, libs.parent, "LABKIT_CACHE") from None
-    shutil.rmtree(libs.with_name(f"libs.old-{os.getpid()}"), ignore_errors=True)
-    out.write(f"Kafka {config.KAFKA_VERSION}: {len(jars)} jars ready"
-              f"{f' ({count} downloaded)' if count else ' (from the local Maven repository)'}.\n")
-    return libs
+    return maven.resolve(config.POM, libs, label=f"Apache Kafka {config.KAFKA_VERSION}",
+                         required=REQUIRED_JARS, out=out)
 
 
-def _end_group(proc, flag: threading.Event) -> None:
-    """Kill Maven and its children (its own process group) when the fetch's time is up."""
-    if proc.poll() is None:
-        flag.set()
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+def extra_dir(name: str) -> Path | None:
+    """The cached folder of extra jars ``name`` (see ``fetch_extra``), or None until fetched whole."""
+    folder = config.cache_dir() / f"{name}-{config.KAFKA_VERSION}"
+    return folder if maven.complete(folder) else None
 
 
-def _remove_abandoned(folder: Path) -> None:
-    """Delete scratch folders of fetches whose process is gone (interrupted, never trusted)."""
-    from .procs import alive
-    for scratch in [*folder.glob("libs.partial-*"), *folder.glob("libs.old-*")]:
-        pid = scratch.name.rsplit("-", 1)[1]
-        if not pid.isdigit() or int(pid) == os.getpid() or not alive(int(pid)):
-            shutil.rmtree(scratch, ignore_errors=True)
+def fetch_extra(name: str, pom: Path, *, out=sys.stderr, transitive: bool = True,
+                required: tuple[str, ...] = ()) -> Path:
+    """Jars a later lesson needs on first use (Kafka Streams in 09, connectors in 10), fetched once.
+
+    ``pom`` (in ``labkit/data``) is resolved with the pinned versions into the cache's
+    ``<name>-<kafka version>`` folder, with the same progress, lock and checks as Kafka itself.
+    """
+    folder = config.cache_dir() / f"{name}-{config.KAFKA_VERSION}"
+    if maven.complete(folder, checksums=True):
+        return folder
+    with locked(folder.parent, "fetch", out, timeout=config.TIMEOUTS.fetch + 60):
+        if maven.complete(folder, checksums=True):  # fetched meanwhile by the lock's holder
+            return folder
+        java()
+        return maven.resolve(pom, folder, label=f"{name} for Kafka {config.KAFKA_VERSION}",
+                             required=required, out=out, transitive=transitive)
 
 
 def java_command(main_class: str, args: list[str], *, heap: str = config.TOOL_HEAP,

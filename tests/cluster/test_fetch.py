@@ -11,7 +11,7 @@ import pytest
 
 from labkit import config
 
-from labkit.cluster import fetch
+from labkit.cluster import fetch, maven
 from labkit.errors import FetchError
 
 
@@ -181,8 +181,8 @@ def test_two_fetches_take_turns_and_the_manifest_has_checksums(tmp_path, monkeyp
     data = bytearray(jar.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, different bytes
     jar.write_bytes(bytes(data))
-    fetch._VERIFIED.clear()
-    assert not fetch._complete(cached, checksums=True), "a changed jar was trusted"
+    maven._VERIFIED.clear()
+    assert not maven.complete(cached, checksums=True), "a changed jar was trusted"
 
 
 def test_java_version_is_asked_once(tmp_path, monkeypatch):
