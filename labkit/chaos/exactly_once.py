@@ -33,9 +33,10 @@ from confluent_kafka.admin import OffsetSpec
 
 from .. import clients, config
 from ..errors import LabError
-from ..wait import wait_for
+from ..wait import until, wait_for
 
 PROCESS_TIMEOUT = 90.0  # seconds a processor run may take before it is killed and reported
+SETTLE = 1.0  # seconds a frozen processor's commit already on its way gets to show
 
 
 def tally(orders: dict[int, int], totals: list[tuple[int, int]]) -> dict:
@@ -137,15 +138,19 @@ def run_with_kill(lab, transactional: bool = True, orders: int = 400, batch: int
     with _Processor(args) as first, clients.quiet_admin(lab.bootstrap_servers) as admin:
         def mid_batch():
             """Past ``kill_at``, freeze the processor (SIGSTOP) and look: totals written whose
-            inputs are not committed yet mean the kill lands mid-batch; else let it run on."""
+            inputs are not committed yet mean the kill lands mid-batch; else let it run on.
+
+            A commit already on its way (an offset commit in flight, or the markers the
+            coordinator writes after commit_transaction returned) shows within a second of
+            the freeze: only totals still pending after it count."""
             first.check_alive()
             if _output_size(admin, sink) < kill_at:
                 return None
             first.signal(signal.SIGSTOP)
-            pending = _pending(admin, source, sink, app, transactional)
-            if pending <= 0:
+            if until(lambda: _pending(admin, source, sink, app, transactional) <= 0, SETTLE):
                 first.signal(signal.SIGCONT)
-            return pending if pending > 0 else None
+                return None
+            return _pending(admin, source, sink, app, transactional)
         pending = wait_for(f"the processor to be in the middle of a batch past {kill_at} totals",
                            mid_batch, PROCESS_TIMEOUT, interval=0.02, on_timeout=first.tail)
         killed_at = _output_size(admin, sink)
@@ -155,6 +160,10 @@ def run_with_kill(lab, transactional: bool = True, orders: int = 400, batch: int
     with _Processor(args) as second:
         second.wait(PROCESS_TIMEOUT)
         batches = second.batches()
+    with clients.quiet_admin(lab.bootstrap_servers) as admin:  # the last commit's markers
+        wait_for(f"the last stable offsets of {sink!r} to reach its high watermarks",
+                 lambda: _output_size(admin, sink, IsolationLevel.READ_COMMITTED)
+                 == _output_size(admin, sink), 30, interval=0.1)
     books = {isolation: tally(expected, _totals(lab, sink, isolation))
              for isolation in ("read_committed", "read_uncommitted")}
     run = Run(mode, orders, killed_at, pending, batches, books["read_committed"], books["read_uncommitted"],

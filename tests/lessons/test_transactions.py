@@ -1,5 +1,6 @@
 """Notebook 08's exercise check against the live cluster: r1-r3 committed and void-1, void-2
 aborted passes; each typical wrong answer fails with a verdict that names the mistake."""
+import subprocess
 import uuid
 
 from labkit import lessons as exercises
@@ -58,6 +59,11 @@ def test_transaction_left_open(lab, capsys):
     assert exercises.check_commit_and_abort(lab, topic) is False
     line = verdict(capsys)
     assert "still open" in line and "last stable offset is 4 and the high watermark 6" in line
+    # the CLI notebook 08 shows says the same: the transaction is Ongoing on this partition
+    res = subprocess.run(["kafka-transactions.sh", "--bootstrap-server", lab.bootstrap_servers,
+                          "describe", "--transactional-id", f"{topic}-till"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "Ongoing" in res.stdout and f"{topic}-0" in res.stdout
     p.abort_transaction(30)  # leaves nothing hanging for transaction.timeout.ms
 
 
