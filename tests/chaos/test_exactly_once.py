@@ -1,5 +1,6 @@
 """The exactly-once checker (labkit/chaos/exactly_once.py): its arithmetic on its own, then the
 processor killed with SIGKILL mid-batch on the live cluster, with and without transactions."""
+import json
 import uuid
 from pathlib import Path
 
@@ -67,3 +68,12 @@ def test_too_few_orders_to_kill_mid_batch(lab):
     with pytest.raises(LabError, match="no room to kill") as err:
         eo.run_with_kill(lab, orders=100, batch=50, prefix="test-eos-few")
     assert "at least 175 orders" in err.value.hint
+
+
+def test_processor_transform_and_arguments(capsys):
+    from labkit.chaos import processor
+    assert json.loads(processor.transform(b'{"order": 7, "customer": "c0", "qty": 3, "price": 250}')) \
+        == {"order": 7, "total": 750}
+    with pytest.raises(SystemExit) as exit_:  # exactly one of --transactional-id, --no-transactions
+        processor.main(["--bootstrap", "127.0.0.1:1", "--input", "a", "--output", "b", "--group", "g"])
+    assert exit_.value.code == 2 and "--transactional-id" in capsys.readouterr().err
