@@ -8,7 +8,8 @@ The package's tree is its architecture:
 
 - ``cluster/``: where the brokers run (local JVMs or docker compose), fetching Kafka, readiness;
 - ``observe/``: asking the cluster for its state, Burrow's lag rules, pictures, the dashboard;
-- ``chaos/``: faults, the failover workload and its checker;
+- ``chaos/``: faults, the failover workload and its checker, the exactly-once processor and its
+  checker (notebook 08);
 - ``lessons/``: the notebooks' exercise checks;
 - ``lab.py`` (the handle), ``clients.py``, ``topics.py``, ``wait.py``, ``cli.py``, ``config.py``,
   ``errors.py`` on top.
