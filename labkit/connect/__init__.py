@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+from .picture import plot_pipeline
 from .rest import ConnectClient
 from .worker import Worker
 
@@ -37,4 +38,4 @@ def stop_with_cluster(cluster, wipe: bool, out) -> None:
         worker.wipe()
 
 
-__all__ = ["ConnectClient", "Worker", "up", "down", "status", "stop_with_cluster"]
+__all__ = ["ConnectClient", "Worker", "plot_pipeline", "up", "down", "status", "stop_with_cluster"]

@@ -27,9 +27,10 @@ class _Busy(LabError):
 class ConnectClient:
     """The REST API of one Connect worker, e.g. ``http://127.0.0.1:8083`` (``lab.connect()``)."""
 
-    def __init__(self, url: str, timeout: float = 15.0):
+    def __init__(self, url: str, timeout: float = 15.0, files=None):
         self.url = url.rstrip("/")
         self.timeout = timeout
+        self.files = files  # the worker's folder for FileStream connectors' files (a Path), if known
 
     def __repr__(self) -> str:
         return f"<Kafka Connect REST API at {self.url}>"
@@ -123,16 +124,25 @@ class ConnectClient:
 
     # ---- waiting ------------------------------------------------------------------------------
     def wait_state(self, name: str, state: str = "RUNNING", tasks: int | None = 1, timeout: float = 60.0) -> dict:
-        """Until the connector (and ``tasks`` tasks, all of them) is in ``state``; a FAILED task ends it."""
+        """Until the connector and its ``tasks`` tasks (all of them) are in ``state``.
+
+        A FAILED task ends the wait with its trace's first line, unless FAILED is awaited: then only
+        the tasks count, since a connector whose task failed stays RUNNING itself.
+        """
         def reached():
-            st = self.status(name)
+            try:
+                st = self.status(name)
+            except LabError as exc:
+                if "HTTP 404" in exc.message:  # created a moment ago: no status written yet
+                    return None
+                raise
             failed = [t for t in st["tasks"] if t["state"] == "FAILED"]
             if failed and state != "FAILED":
                 trace = (failed[0].get("trace") or "").strip().splitlines()
                 raise LabError(f"Task {failed[0]['id']} of connector {name!r} FAILED: "
                                f"{trace[0] if trace else 'no trace'}",
                                hint="fix the config and `restart` it; the full trace is in `status(name)`.")
-            ok = st["connector"]["state"] == state
+            ok = st["connector"]["state"] == state or state == "FAILED"
             if tasks is not None:
                 ok = ok and len(st["tasks"]) == tasks and all(t["state"] == state for t in st["tasks"])
             return st if ok else None

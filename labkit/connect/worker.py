@@ -58,7 +58,7 @@ class Worker:
 
     def client(self) -> ConnectClient:
         """A REST client for this worker (``lab.connect()`` in notebook 10)."""
-        return ConnectClient(self.url)
+        return ConnectClient(self.url, files=self.files)
 
     # ---- finding the JVM ---------------------------------------------------------------------
     def _ours(self, pid: int, started: float | None = None) -> bool:
@@ -123,8 +123,8 @@ class Worker:
         """Start the worker unless it runs, and wait until it is ready (``labkit connect up``)."""
         pid = self.pid()
         if pid is None:
-            clients.require_cluster(self.cluster.bootstrap_servers)  # a worker needs its brokers first
             self._check_port()
+            clients.require_cluster(self.cluster.bootstrap_servers)  # a worker needs its brokers first
             jars.folder(out)
             pid = self._launch()
             out.write(f"Started the Connect worker (pid {pid}, REST {self.url}).\n")

@@ -1,0 +1,27 @@
+"""Fixtures for the Connect tests: the suite's cluster with its Connect worker running."""
+import io
+import uuid
+
+import pytest
+
+from labkit.connect import Worker
+
+
+@pytest.fixture(scope="session")
+def worker(lab):
+    """The suite cluster's Connect worker, started once (the session's `down` stops it)."""
+    w = Worker(lab.cluster)
+    w.up(out=io.StringIO())
+    return w
+
+
+@pytest.fixture
+def connect(worker):
+    """A REST client of the running worker (started again if a test stopped it)."""
+    worker.up(out=io.StringIO())
+    return worker.client()
+
+
+@pytest.fixture
+def run_id():
+    return uuid.uuid4().hex[:8]
