@@ -52,8 +52,8 @@ class ConnectClient:
                                 "`lab.connect(start=True)` in a notebook.") from None
         return json.loads(text) if text.strip() else None
 
-    def _write(self, method: str, path: str, body=None):
-        """A write, asked again while the worker answers 409 (its group is rebalancing)."""
+    def _asked(self, method: str, path: str, body=None):
+        """A request asked again while the worker's group is rebalancing (HTTP 409, or a 500 saying so)."""
         return wait_for(f"the Connect worker to accept {method} {path}",
                         lambda: _Done(self.request(method, path, body)), REBALANCE_WAIT, 0.5,
                         retry_on=(_Busy,), hint="`labkit connect logs` shows what the worker is doing.").value
@@ -64,63 +64,63 @@ class ConnectClient:
         return self.request("GET", "/connector-plugins")
 
     def connector_names(self) -> list[str]:
-        return self.request("GET", "/connectors")
+        return self._asked("GET", "/connectors")
 
     def create(self, name: str, config: dict) -> dict:
         """PUT /connectors/<name>/config: create the connector, or update it (idempotent)."""
-        return self._write("PUT", f"/connectors/{_q(name)}/config", config)
+        return self._asked("PUT", f"/connectors/{_q(name)}/config", config)
 
     def delete(self, name: str, missing_ok: bool = True) -> None:
         """DELETE /connectors/<name>: the connector and its tasks go; its committed offsets stay."""
         try:
-            self._write("DELETE", f"/connectors/{_q(name)}")
+            self._asked("DELETE", f"/connectors/{_q(name)}")
         except LabError as exc:
             if not (missing_ok and "HTTP 404" in exc.message):
                 raise
 
     def config(self, name: str) -> dict:
-        return self.request("GET", f"/connectors/{_q(name)}/config")
+        return self._asked("GET", f"/connectors/{_q(name)}/config")
 
     def status(self, name: str) -> dict:
         """GET /connectors/<name>/status: the connector's and each task's state (and a failure's trace)."""
-        return self.request("GET", f"/connectors/{_q(name)}/status")
+        return self._asked("GET", f"/connectors/{_q(name)}/status")
 
     def validate(self, connector_class: str, config: dict) -> dict:
         """PUT /connector-plugins/<class>/config/validate: the worker's verdict on every key."""
-        return self._write("PUT", f"/connector-plugins/{_q(connector_class)}/config/validate", config)
+        return self._asked("PUT", f"/connector-plugins/{_q(connector_class)}/config/validate", config)
 
     # ---- lifecycle ----------------------------------------------------------------------------
     def pause(self, name: str) -> None:
-        self._write("PUT", f"/connectors/{_q(name)}/pause")
+        self._asked("PUT", f"/connectors/{_q(name)}/pause")
 
     def resume(self, name: str) -> None:
-        self._write("PUT", f"/connectors/{_q(name)}/resume")
+        self._asked("PUT", f"/connectors/{_q(name)}/resume")
 
     def stop(self, name: str) -> None:
         """PUT /connectors/<name>/stop: tasks shut down, config kept; offsets may then be changed."""
-        self._write("PUT", f"/connectors/{_q(name)}/stop")
+        self._asked("PUT", f"/connectors/{_q(name)}/stop")
 
     def restart(self, name: str, include_tasks: bool = True, only_failed: bool = False):
         """POST /connectors/<name>/restart (KIP-745: with its tasks, or only the failed ones)."""
         query = urllib.parse.urlencode({"includeTasks": str(include_tasks).lower(),
                                         "onlyFailed": str(only_failed).lower()})
-        return self._write("POST", f"/connectors/{_q(name)}/restart?{query}")
+        return self._asked("POST", f"/connectors/{_q(name)}/restart?{query}")
 
     def restart_task(self, name: str, task: int = 0) -> None:
-        self._write("POST", f"/connectors/{_q(name)}/tasks/{int(task)}/restart")
+        self._asked("POST", f"/connectors/{_q(name)}/tasks/{int(task)}/restart")
 
     # ---- offsets (KIP-875) --------------------------------------------------------------------
     def offsets(self, name: str) -> list[dict]:
         """GET /connectors/<name>/offsets: a source's positions, or a sink's consumer offsets."""
-        return self.request("GET", f"/connectors/{_q(name)}/offsets")["offsets"]
+        return self._asked("GET", f"/connectors/{_q(name)}/offsets")["offsets"]
 
     def reset_offsets(self, name: str) -> str:
         """DELETE /connectors/<name>/offsets: forget every position (the connector must be STOPPED)."""
-        return (self._write("DELETE", f"/connectors/{_q(name)}/offsets") or {}).get("message", "")
+        return (self._asked("DELETE", f"/connectors/{_q(name)}/offsets") or {}).get("message", "")
 
     def alter_offsets(self, name: str, offsets: list[dict]) -> str:
         """PATCH /connectors/<name>/offsets: set positions (the connector must be STOPPED)."""
-        return (self._write("PATCH", f"/connectors/{_q(name)}/offsets", {"offsets": offsets}) or {}).get("message", "")
+        return (self._asked("PATCH", f"/connectors/{_q(name)}/offsets", {"offsets": offsets}) or {}).get("message", "")
 
     # ---- waiting ------------------------------------------------------------------------------
     def wait_state(self, name: str, state: str = "RUNNING", tasks: int | None = 1, timeout: float = 60.0) -> dict:
@@ -152,7 +152,7 @@ class ConnectClient:
     def connectors(self):
         """A DataFrame: one row per connector with its class, type, state, tasks and topics."""
         import pandas as pd
-        found = self.request("GET", "/connectors?expand=status&expand=info") or {}
+        found = self._asked("GET", "/connectors?expand=status&expand=info") or {}
         rows = []
         for name, both in sorted(found.items()):
             conf, st = both["info"]["config"], both["status"]
@@ -187,7 +187,8 @@ def _refusal(method: str, path: str, exc: urllib.error.HTTPError) -> LabError:
         message = json.loads(exc.read().decode()).get("message") or exc.reason
     except (ValueError, OSError, AttributeError):
         message = exc.reason
-    cls = _Busy if exc.code == 409 else LabError
+    busy = exc.code == 409 or (exc.code == 500 and "rebalance" in str(message))
+    cls = _Busy if busy else LabError
     if ", available connectors are" in str(message):  # then a long dump of every plugin's descriptor
         message = str(message).split(", available connectors are")[0] + "."
         return cls(f"The Connect worker refused {method} {path.split('?')[0]} (HTTP {exc.code}): {message}",

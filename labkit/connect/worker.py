@@ -174,7 +174,7 @@ class Worker:
                                log_tail=self.log_tail(20))
             try:
                 found = {p["class"] for p in client.plugins()}
-                client.connector_names()  # the herder answers too, not just the plugin list
+                client.request("GET", "/connectors")  # the herder answers too, not just the plugin list
             except LabError:
                 return False
             return all(p in found for p in PLUGINS)

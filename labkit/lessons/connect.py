@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..errors import LabError
 from ..wait import until
 from .verdict import Wrong, _verdict, read_all
 
@@ -25,13 +26,27 @@ def _config(client, name: str) -> dict:
     return client.config(name)
 
 
+def _status(client, name: str) -> dict | None:
+    try:
+        return client.status(name)
+    except LabError as exc:
+        if "HTTP 404" in exc.message:  # created a moment ago: no status written yet
+            return None
+        raise
+
+
 def _running(client, name: str) -> None:
     def state():
-        st = client.status(name)
+        st = _status(client, name)
+        if st is None:
+            return None
         states = [st["connector"]["state"], *(t["state"] for t in st["tasks"])]
-        return st if len(states) > 1 and all(s == "RUNNING" for s in states) else None
-    if until(state, 20) is None:
-        st = client.status(name)
+        settled = len(states) > 1 and all(s == "RUNNING" for s in states)
+        return st if settled or "FAILED" in states else None  # a failure will not mend itself
+    st = until(state, 20)
+    if st is None or st["connector"]["state"] != "RUNNING" or \
+            any(t["state"] != "RUNNING" for t in st["tasks"]):
+        st = st or _status(client, name) or {"connector": {"state": "not yet started"}, "tasks": []}
         tasks = ", ".join(f"task {t['id']} {t['state']}" for t in st["tasks"]) or "no task yet"
         raise Wrong(f"{name!r} is {st['connector']['state']} ({tasks}), not RUNNING: "
                     "connect.status(EX_NAME) shows why.")
