@@ -83,3 +83,10 @@ def test_labkit_down_stops_the_worker_too(spare):
     assert "Connect worker (pid" in out.getvalue()
     assert not procs.alive(pid)
     assert procs.pids_matching(str(w.props)) == []
+
+
+def test_connect_version_is_set_in_one_place():
+    import re
+    pom = config.CONNECT_POM.read_text()
+    assert "${connect.version}" in pom and not re.search(r"<version>4\.\d+\.\d+</version>", pom)
+    assert re.fullmatch(r"4\.\d+\.\d+", config.CONNECT_VERSION)
