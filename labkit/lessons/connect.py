@@ -44,12 +44,24 @@ def _running(client, name: str) -> None:
         settled = len(states) > 1 and all(s == "RUNNING" for s in states)
         return st if settled or "FAILED" in states else None  # a failure will not mend itself
     st = until(state, 20)
+    _no_failed_task(st, name)
     if st is None or st["connector"]["state"] != "RUNNING" or \
             any(t["state"] != "RUNNING" for t in st["tasks"]):
         st = st or _status(client, name) or {"connector": {"state": "not yet started"}, "tasks": []}
         tasks = ", ".join(f"task {t['id']} {t['state']}" for t in st["tasks"]) or "no task yet"
         raise Wrong(f"{name!r} is {st['connector']['state']} ({tasks}), not RUNNING: "
                     "connect.status(EX_NAME) shows why.")
+
+
+def _no_failed_task(st: dict | None, name: str) -> None:
+    """A Wrong naming the first failed task's error (a transform that cannot apply, say)."""
+    failed = [t for t in (st or {}).get("tasks", []) if t["state"] == "FAILED"]
+    if failed:
+        trace = [line for line in (failed[0].get("trace") or "").splitlines()
+                 if "Exception:" in line and "Tolerance exceeded" not in line]
+        cause = trace[-1].split("Exception: ", 1)[-1].strip() if trace else "no trace"
+        raise Wrong(f"task {failed[0]['id']} of {name!r} FAILED: {cause[:160]} "
+                    "(connect.status(EX_NAME)['tasks'][0]['trace'] has the whole story).")
 
 
 def _records(lab, topic: str, expected: int) -> list[dict]:
@@ -75,6 +87,8 @@ def check_tagged_source(lab, name: str, file, topic: str, field: str = "origin",
     _running(client, name)
     lines = [line for line in file.read_text().splitlines() if line]
     records = _records(lab, topic, len(lines))
+    if len(records) < len(lines):
+        _no_failed_task(_status(client, name), name)  # a task may fail on its first record
     if not records:
         raise Wrong(f"nothing has arrived in {topic!r} yet: is EX_FILE non-empty, and the task RUNNING?")
     values = []

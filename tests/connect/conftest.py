@@ -7,12 +7,14 @@ import pytest
 from labkit.connect import Worker
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def worker(lab):
-    """The suite cluster's Connect worker, started once (the session's `down` stops it)."""
+    """The suite cluster's Connect worker for one test module, stopped afterwards: the tests and
+    notebooks after these share the machine's two cores and should not feed an idle worker."""
     w = Worker(lab.cluster)
     w.up(out=io.StringIO())
-    return w
+    yield w
+    w.stop(out=io.StringIO())
 
 
 @pytest.fixture
