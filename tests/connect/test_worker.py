@@ -79,10 +79,11 @@ def test_labkit_down_stops_the_worker_too(spare):
     w.up(out=io.StringIO())
     pid = w.pid()
     out = io.StringIO()
-    spare.down(out=out)
+    spare.down(wipe=True, out=out)
     assert "Connect worker (pid" in out.getvalue()
     assert not procs.alive(pid)
     assert procs.pids_matching(str(w.props)) == []
+    assert not w.folder.exists()  # its topics went with the wiped data: nothing of it is left
 
 
 def test_connect_version_is_set_in_one_place():
