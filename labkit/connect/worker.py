@@ -136,7 +136,9 @@ class Worker:
         return self.status()
 
     def _check_port(self) -> None:
-        if procs.port_free(self.port) or procs.wait_port_free(self.port, timeout=5):
+        # a worker killed a moment ago leaves closing sockets; only a listener is a real clash
+        if procs.port_free(self.port) or (not procs.port_answers(self.port)
+                                          and procs.wait_port_free(self.port, timeout=10)):
             return
         owner = procs.port_owner(self.port)
         raise LabError(f"Port {self.port} for the Connect worker's REST API is already taken"

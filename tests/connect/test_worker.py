@@ -65,6 +65,7 @@ def test_up_before_the_brokers_says_start_them_first(spare):
 def test_up_with_its_port_taken_names_the_holder(spare):
     w = Worker(spare)
     with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # an earlier run's probe may linger
         squatter.bind((config.HOST, w.port))
         squatter.listen()
         with pytest.raises(LabError, match=f"Port {w.port} for the Connect worker's REST API is already taken"):
