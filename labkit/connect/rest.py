@@ -38,7 +38,8 @@ class ConnectClient:
     # ---- HTTP ---------------------------------------------------------------------------------
     def request(self, method: str, path: str, body=None):
         """One request; the parsed JSON answer (None for an empty one). Errors: LabError."""
-        data = None if body is None else json.dumps(body).encode()
+        # default=str: a pathlib.Path (a file connector's "file") is sent as its text
+        data = None if body is None else json.dumps(body, default=str).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json", "Accept": "application/json"})
         try:

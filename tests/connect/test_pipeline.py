@@ -19,8 +19,8 @@ def test_file_to_topic_to_file(lab, connect, run_id):
     src.write_text("".join(f"{w}\n" for w in written))
     topic = lab.fresh_topic(f"t-connect-{run_id}", partitions=1)
     try:
-        connect.create(f"t-src-{run_id}", {"connector.class": "FileStreamSource", "file": str(src),
-                                            "topic": topic, "tasks.max": "1"})
+        connect.create(f"t-src-{run_id}", {"connector.class": "FileStreamSource", "file": src,  # a Path
+                                            "topic": topic, "tasks.max": 1})  # the worker keeps strings
         connect.create(f"t-sink-{run_id}", {"connector.class": "FileStreamSink", "file": str(dst),
                                              "topics": topic, "tasks.max": "1"})
         connect.wait_state(f"t-src-{run_id}")
