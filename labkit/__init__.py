@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 
 # Loaded on first use: the CLI and Kafka's tool shims import labkit too, and need no pandas.
 _LAZY = {"exercises": ".lessons", "failover": ".chaos", "burrow": ".observe.burrow",
-         "topics": ".topics", "wait": ".wait"}
+         "topics": ".topics", "wait": ".wait", "connect": ".connect"}
 
 
 def __getattr__(name: str):
