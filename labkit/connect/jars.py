@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from .. import config
@@ -32,12 +31,8 @@ def folder(out=sys.stderr) -> Path:
     found = fetch.extra_dir(name())
     if found is not None:
         return found
-    template = config.CONNECT_POM.read_text()
-    with tempfile.TemporaryDirectory(prefix="labkit-connect-pom-") as tmp:
-        # the release is written once, in config.py; the pom gets it here
-        pom = Path(tmp) / "pom.xml"
-        pom.write_text(template.replace("${connect.version}", config.CONNECT_VERSION))
-        return fetch.fetch_extra(name(), pom, out=out, transitive=True, required=REQUIRED)
+    return fetch.fetch_extra(name(), config.CONNECT_POM, out=out, transitive=True, required=REQUIRED,
+                             props={"connect.version": config.CONNECT_VERSION})
 
 
 def plugin_jar(libs: Path) -> Path:
