@@ -8,7 +8,10 @@ The package's tree is its architecture:
 
 - ``cluster/``: where the brokers run (local JVMs or docker compose), fetching Kafka, readiness;
 - ``observe/``: asking the cluster for its state, Burrow's lag rules, pictures, the dashboard;
-- ``chaos/``: faults, the failover workload and its checker;
+- ``chaos/``: faults, the failover workload and its checker, the exactly-once processor and its
+  checker (notebook 08);
+- ``streams/``: windows and changelog state in plain Python, and Kafka Streams run as a managed
+  process (notebook 09);
 - ``lessons/``: the notebooks' exercise checks;
 - ``lab.py`` (the handle), ``clients.py``, ``topics.py``, ``wait.py``, ``cli.py``, ``config.py``,
   ``errors.py`` on top.
@@ -26,7 +29,7 @@ __version__ = "0.1.0"
 
 # Loaded on first use: the CLI and Kafka's tool shims import labkit too, and need no pandas.
 _LAZY = {"exercises": ".lessons", "failover": ".chaos", "burrow": ".observe.burrow",
-         "topics": ".topics", "wait": ".wait", "streams": ".streams"}
+         "topics": ".topics", "wait": ".wait", "connect": ".connect", "streams": ".streams"}
 
 
 def __getattr__(name: str):

@@ -212,8 +212,8 @@ class LocalCluster(Cluster):
             storage.check_wipe(self.state_dir)
         with self._lock("down", out):
             idle.stop(self)
-            from ..streams.app import stop_all  # notebook 09's Kafka Streams apps end first
-            stop_all(self.state_dir, out)
+            _stop_connect(self, wipe, out)  # the Connect worker (notebook 10) before its brokers
+            _stop_streams(self, out)  # notebook 09's Kafka Streams apps before their brokers
             victims = {}
             for n in config.NODES:
                 pid = self._find(n, out)
@@ -266,3 +266,16 @@ class LocalCluster(Cluster):
     def _resume(self, node: int) -> None:
         procs.send(self._find(node), signal.SIGCONT)
 
+
+def _stop_connect(cluster: LocalCluster, wipe: bool, out) -> None:
+    """Stop the lab's Connect worker (labkit/connect) when this state folder has one."""
+    if (cluster.state_dir / "connect").is_dir():
+        from ..connect import stop_with_cluster
+        stop_with_cluster(cluster, wipe, out)
+
+
+def _stop_streams(cluster: LocalCluster, out) -> None:
+    """Stop the Kafka Streams apps (labkit/streams) this state folder has started."""
+    if (cluster.state_dir / "streams").is_dir():
+        from ..streams.app import stop_all
+        stop_all(cluster.state_dir, out)
