@@ -20,6 +20,7 @@ import time
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from ..errors import LabError
+from ..wait import until
 
 STREAM_TIME = "stream-time"  # the changelog key that keeps each partition's stream time
 
@@ -166,15 +167,21 @@ def restore_state(lab, changelog: str, partitions: list[int]) -> tuple[dict, dic
         reader.close()
 
 
-def partitions_of(lab, topic: str) -> list[int]:
+def partitions_of(lab, topic: str, wait: float = 5.0) -> list[int]:
     """The partition numbers of ``topic``; a LabError when there is no such topic.
 
-    All topics are listed: asking for one by name would auto-create it on the lab's brokers.
+    All topics are listed: asking for one by name would auto-create it on the lab's brokers. A
+    topic created a moment ago gets ``wait`` seconds to reach the broker that answers.
     """
-    meta = lab.admin().list_topics(timeout=10).topics.get(topic)
-    if meta is None or meta.error is not None or not meta.partitions:
+    admin = lab.admin()
+
+    def listed():
+        meta = admin.list_topics(timeout=10).topics.get(topic)
+        return sorted(meta.partitions) if meta is not None and meta.error is None and meta.partitions else None
+    parts = until(listed, wait, 0.1)
+    if not parts:
         raise LabError(f"there is no topic {topic!r}.", hint="create it first (lab.fresh_topic).")
-    return sorted(meta.partitions)
+    return parts
 
 
 def _eof(msg, at_end: set) -> bool:
