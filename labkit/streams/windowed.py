@@ -111,13 +111,16 @@ class WindowedCount:
             if time.monotonic() > deadline:
                 raise LabError(f"the processor did not reach the end of {self.source!r} in {timeout:.0f} s.",
                                hint="is every broker running? `lab.status()`.")
-            batch = self.consumer.consume(min(100, (max_records or 100) - done) or 1, 0.5)
-            records = [m for m in batch if not _eof(m, at_end)]
+            batch = self.consumer.consume(100 if max_records is None else min(100, max_records - done), 0.5)
+            records = []
+            for msg in batch:  # in order: a partition's end-event counts only after its records
+                if not _eof(msg, at_end):
+                    at_end.discard(msg.partition())
+                    records.append(msg)
             if not records:
                 continue
             self.producer.begin_transaction()
             for msg in records:
-                at_end.discard(msg.partition())
                 self.process(msg)
                 done += 1
                 if crash_after is not None and done >= crash_after:

@@ -1,13 +1,14 @@
 """labkit.streams.windowed on the live cluster: counts per key per window, late records dropped,
 state written to a compacted changelog and restored from it by a fresh instance after a crash."""
 import time
+import uuid
 
 import pytest
 from clicks import RECORDS
 
 from labkit import LabError
 from labkit.lessons.streams import plan
-from labkit.streams import WindowedCount, read_results
+from labkit.streams import WindowedCount, read_results, time_zero
 from labkit.streams.windowed import restore_state
 
 def as_counts(rows):
@@ -63,3 +64,27 @@ def test_bad_input_is_a_lab_error(lab, topics):
     with pytest.raises(LabError, match="there is no topic 'st-missing'"):
         WindowedCount(lab, "st-missing", out, log, name=name)
     assert time.monotonic() - t0 < 40
+
+
+def test_many_records_over_several_partitions(lab):
+    """More records than one batch, over 3 partitions, each with its own stream time."""
+    run = uuid.uuid4().hex[:6]
+    src = lab.fresh_topic(f"st-many-{run}", partitions=3)
+    out = lab.fresh_topic(f"st-many-out-{run}", partitions=1)
+    log = lab.fresh_topic(f"st-many-log-{run}", partitions=3, config={"cleanup.policy": "compact"})
+    base = time_zero()
+    expected = {}
+    with lab.producer() as p:
+        for i in range(300):  # in time order: nothing is late
+            key, ts = f"k{i % 6}", base + i * 100
+            p.produce(src, key=key, value="", timestamp=ts)
+            start = ts - (ts - base) % 10_000
+            expected[(key, start)] = expected.get((key, start), 0) + 1
+        for part in range(3):  # one later record per partition closes that partition's windows
+            p.produce(src, key=f"tick-{part}", value="", partition=part, timestamp=base + 100_000)
+        assert p.flush(15) == 0
+    counter = WindowedCount(lab, src, out, log, window_s=10, grace_s=0, name=f"st-many-{run}")
+    assert counter.run(timeout=60) == 303
+    counter.close()
+    assert as_counts(read_results(lab, out)) == expected
+    assert {w["key"] for w in counter.open_windows()} == {"tick-0", "tick-1", "tick-2"}
