@@ -51,7 +51,11 @@ def check_window_counts(lab, topic: str, records: list, base_ms: int) -> str:
     ``records`` are the exercise's (key, seconds) pairs as produced, ``base_ms`` their time zero.
     """
     _topic(lab, topic)
-    got = read_results(lab, topic)
+    try:
+        got = read_results(lab, topic)
+    except (ValueError, TypeError, KeyError):
+        raise Wrong(f"{topic!r} holds records that are not WindowedCount's results (JSON with key, start, "
+                    "end and count): let the WindowedCount write them, into a fresh topic.") from None
     if not got:
         raise Wrong(f"there are no final window counts in {topic!r} yet: produce EX_RECORDS to EX_INPUT "
                     "(with their timestamps) and run a WindowedCount from EX_INPUT into it (a grace longer than "

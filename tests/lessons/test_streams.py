@@ -74,3 +74,12 @@ def test_nothing_yet(lab, capsys, missing):
     out = lab.fresh_topic(f"ex09-empty-{uuid.uuid4().hex[:6]}", partitions=1)
     assert exercises.check_window_counts(lab, out, RECORDS, time_zero()) is False
     assert "there are no final window counts" in verdict(capsys)
+
+
+def test_not_window_results(lab, capsys):
+    out = lab.fresh_topic(f"ex09-text-{uuid.uuid4().hex[:6]}", partitions=1)
+    with lab.producer() as p:
+        p.produce(out, key="a", value="a@[0, 10) = 2")
+        assert p.flush(15) == 0
+    assert exercises.check_window_counts(lab, out, RECORDS, time_zero()) is False
+    assert "not WindowedCount's results" in verdict(capsys)
