@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 from . import config
-from .cluster import cds, fetch
+from .cluster import cds, exporter, fetch
 from .cluster import get_cluster
 from .errors import LabError
 
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "fetch":
             print(fetch.fetch(sys.stderr))
+            exporter.fetch_agent(sys.stderr)  # the metrics agent (notebook 11)
             cds.ensure(sys.stderr)
             return 0
         cluster = get_cluster(args.backend)

@@ -29,12 +29,15 @@ NODES = (1, 2, 3)
 HOST = "127.0.0.1"  # everything binds here, never to a public interface
 DEFAULT_PORT_BASE = 9092
 CONTROLLER_OFFSET = 100  # controller port = client port + 100
+METRICS_OFFSET = 200  # each broker's Prometheus metrics endpoint = client port + 200 (notebook 11)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 POM = DATA_DIR / "kafka-pom.xml"
 SERVER_LOG4J = DATA_DIR / "log4j2-server.xml"
 TOOLS_LOG4J = DATA_DIR / "log4j2-tools.xml"
+JMX_EXPORTER_POM = DATA_DIR / "jmx-exporter-pom.xml"  # the Prometheus JMX exporter agent (notebook 11)
+JMX_EXPORTER_RULES = DATA_DIR / "jmx-kafka.yml"  # which MBeans it serves, under which names
 
 # Heaps small enough for three brokers and the tools on a 2-core laptop.
 DEFAULT_BROKER_HEAP = "-Xms256m -Xmx256m"
@@ -69,7 +72,7 @@ def _error(message: str, hint: str):
 def port_base() -> int:
     """LABKIT_PORT_BASE, checked: a number leaving room for 3 client and 3 controller ports."""
     raw = os.environ.get("LABKIT_PORT_BASE", str(DEFAULT_PORT_BASE)).strip()
-    top = 65535 - CONTROLLER_OFFSET - len(NODES) + 1
+    top = 65535 - METRICS_OFFSET - len(NODES) + 1
     try:
         base = int(raw)
     except ValueError:
@@ -131,6 +134,11 @@ def client_port(node: int, base: int | None = None) -> int:
 
 def controller_port(node: int, base: int | None = None) -> int:
     return client_port(node, base) + CONTROLLER_OFFSET
+
+
+def metrics_port(node: int, base: int | None = None) -> int:
+    """Where broker ``node``'s JMX exporter serves ``/metrics`` on 127.0.0.1 (notebook 11)."""
+    return client_port(node, base) + METRICS_OFFSET
 
 
 def bootstrap_servers(base: int | None = None) -> str:
