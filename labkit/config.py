@@ -11,6 +11,7 @@ let tests and classrooms run a second cluster beside a learner's own (introduced
 - ``LABKIT_BROKER_JIT``: ``quick`` (default: the C1 compiler only) or ``full`` (C1 and C2).
 - ``LABKIT_CDS``: ``0`` turns off the class-data archive that makes JVMs start faster.
 - ``LABKIT_IDLE_STOP``: minutes without any client after which ``up``'s watchdog stops the cluster.
+- ``LABKIT_METRICS``: ``0`` starts brokers without the metrics agent (``cluster/exporter.py``, notebook 11).
 - ``LABKIT_OWNER``: who a new state folder belongs to (``lab``; the suite and the bench set theirs).
 """
 from __future__ import annotations
