@@ -31,6 +31,7 @@ HOST = "127.0.0.1"  # everything binds here, never to a public interface
 DEFAULT_PORT_BASE = 9092
 CONTROLLER_OFFSET = 100  # controller port = client port + 100
 METRICS_OFFSET = 200  # each broker's Prometheus metrics endpoint = client port + 200 (notebook 11)
+PROMETHEUS_OFFSET = -2  # the optional Prometheus server = port base - 2: 9090 for the default base
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
@@ -140,6 +141,11 @@ def controller_port(node: int, base: int | None = None) -> int:
 def metrics_port(node: int, base: int | None = None) -> int:
     """Where broker ``node``'s JMX exporter serves ``/metrics`` on 127.0.0.1 (notebook 11)."""
     return client_port(node, base) + METRICS_OFFSET
+
+
+def prometheus_port(base: int | None = None) -> int:
+    """Where notebook 11's optional Prometheus serves its web UI and API on 127.0.0.1."""
+    return (port_base() if base is None else base) + PROMETHEUS_OFFSET
 
 
 def bootstrap_servers(base: int | None = None) -> str:

@@ -164,6 +164,16 @@ class Lab:
         from .observe import metricplots
         return metricplots.plot_metrics(history, names, title)
 
+    def prometheus_config(self):
+        """Write a Prometheus scrape config for this cluster's brokers; returns its path."""
+        from .observe import prometheus
+        return prometheus.write_config(self.cluster)
+
+    def prometheus(self):
+        """Run Prometheus (if installed) on 127.0.0.1 scraping the lab: ``with lab.prometheus() as p:``."""
+        from .observe.prometheus import PrometheusServer
+        return PrometheusServer(self.cluster)
+
 
 class _Null:
     def write(self, _text: str) -> None:

@@ -4,7 +4,10 @@
 history, one line per broker (and per label set, such as a topic or request type). Counters
 (names ending ``_total``, ``_count`` or ``_sum``) only ever grow, so, like Prometheus's ``rate()``,
 the panel shows their increase per second between samples; a counter that falls (its broker
-restarted) starts again from there instead of drawing a negative rate.
+restarted) starts again from there instead of drawing a negative rate. A Kafka histogram's
+``..._mean`` (such as a request's ``TotalTimeMs``) is its mean since the broker started; with its
+``..._count`` beside it, the panel shows the mean over each interval between samples instead,
+``Δ(mean × count) / Δcount``: the same as PromQL's ``rate(sum) / rate(count)``.
 """
 from __future__ import annotations
 
@@ -53,6 +56,23 @@ def rates(series: pd.DataFrame) -> pd.Series:
     return per_second.where(change >= 0).set_axis(series["time"])
 
 
+def interval_means(history: pd.DataFrame, name: str) -> pd.DataFrame | None:
+    """Rows (time, broker, labels, value) of ``name``'s mean over each interval, or None when the
+    history has no ``..._count`` for this ``..._mean``."""
+    count = name[: -len("_mean")] + "_count"
+    if not name.endswith("_mean") or count not in set(history["metric"]):
+        return None
+    keys = ["time", "broker", "labels"]
+    both = history[history["metric"] == name][keys + ["value"]].merge(
+        history[history["metric"] == count][keys + ["value"]], on=keys, suffixes=("_mean", "_count"))
+    parts = []
+    for _, one in both.sort_values("time").groupby(["broker", "labels"]):
+        added = one["value_count"].diff()
+        total = (one["value_mean"] * one["value_count"]).diff()
+        parts.append(one[keys].assign(value=(total / added).where(added > 0)))
+    return pd.concat(parts) if parts else None
+
+
 def plot_metrics(history, names, title: str | None = None):
     """One panel per metric in ``names``, a line per broker and label set (notebook 11).
 
@@ -66,12 +86,14 @@ def plot_metrics(history, names, title: str | None = None):
     fig = _figure(9, 0.6 + 2.4 * len(names))
     axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)
     for ax, name in zip(axes[:, 0], names):
-        rows = history[history["metric"] == name]
+        means = interval_means(history, name)
+        rows = history[history["metric"] == name] if means is None else means
         for (broker, labels), series in rows.groupby(["broker", "labels"], sort=True):
-            ys = rates(series) if is_counter(name) else series.set_index("time")["value"]
+            ys = rates(series) if is_counter(name) else series.sort_values("time").set_index("time")["value"]
             label = f"broker {broker}" + (f" {labels}" if labels else "")
             ax.plot(ys.index, ys.values, marker=".", label=label)
-        ax.set_title(f"{name}{' (per second)' if is_counter(name) else ''}", fontsize=10)
+        unit = " (per second)" if is_counter(name) else " (mean over each interval)" if means is not None else ""
+        ax.set_title(f"{name}{unit}", fontsize=10)
         ax.grid(alpha=0.3)
         if rows[["broker", "labels"]].drop_duplicates().shape[0] <= 8:
             ax.legend(fontsize=8, loc="upper left")

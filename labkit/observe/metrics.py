@@ -57,11 +57,16 @@ def _fetch(url: str, timeout: float) -> str:
         return answer.read().decode("utf-8", errors="replace")
 
 
-def _one(node: int, base: int, timeout: float) -> list[tuple]:
-    """One broker's rows, its ``up`` row first; a broker that does not answer gives that row alone."""
+def _one(node: int, base: int, timeout: float, stamps: dict) -> list[tuple]:
+    """One broker's rows, its ``up`` row first; a broker that does not answer gives that row alone.
+
+    ``stamps[node]`` gets the moment its answer arrived: a sampler's rates use each broker's own
+    time, not one time for all three (a busy broker may answer a few hundred ms later).
+    """
     url = endpoint(node, base)
     try:
         text = _fetch(url, timeout)
+        stamps[node] = pd.Timestamp.now()
     except urllib.error.URLError as exc:
         reason = getattr(exc, "reason", exc)
         why = "connection refused: broker down or started without the metrics agent" \
@@ -81,22 +86,24 @@ def endpoint(node: int, base: int) -> str:
     return f"http://{config.HOST}:{config.metrics_port(node, base)}/metrics"
 
 
-
-
-def scrape(cluster, match: str | None = None, timeout: float = TIMEOUT) -> pd.DataFrame:
+def scrape(cluster, match: str | None = None, timeout: float = TIMEOUT, stamped: bool = False) -> pd.DataFrame:
     """Every broker's metrics now, scraped concurrently: a DataFrame ``broker, metric, labels, value``.
 
     ``match`` keeps metrics whose name matches that regular expression (the ``up`` rows always
-    stay). Used by ``lab.metrics()`` (notebook 11); bounded by ``timeout`` seconds in all.
+    stay). ``stamped`` adds a first column ``time``: when each broker's answer arrived (samplers).
+    Used by ``lab.metrics()`` (notebook 11); bounded by ``timeout`` seconds in all.
     """
     base = getattr(cluster, "port_base", None) or config.port_base()
     pattern = _pattern(match)
-    rows = []
-    for part in _POOL.map(lambda n: _one(n, base, timeout), config.NODES):
+    rows, stamps = [], {}
+    for part in _POOL.map(lambda n: _one(n, base, timeout, stamps), config.NODES):
         rows += part
     df = pd.DataFrame(rows, columns=COLUMNS)
     if pattern is not None:
         df = df[[m == "up" or bool(pattern.search(m)) for m in df["metric"]]].reset_index(drop=True)
+    if stamped:
+        now = pd.Timestamp.now()
+        df.insert(0, "time", [stamps.get(b, now) for b in df["broker"]])
     return df
 
 
@@ -118,6 +125,19 @@ class MetricsSampler(LagSampler):
         state = "running" if self.running else "stopped"
         return f"<MetricsSampler: {state}, {self.samples} samples every {self.every:g} s>"
 
+    @property
+    def history(self) -> pd.DataFrame:
+        """Every sample so far: ``time, broker, metric, labels, value`` (a copy: safe to keep)."""
+        frame = LagSampler.history.fget(self)
+        return frame if len(frame) else pd.DataFrame(columns=["time", *COLUMNS])
+
     def sample(self) -> pd.DataFrame:
         """Take one sample now (the thread calls this) and add it to the history."""
-        return self.record(scrape(self.cluster, self.match))
+        return self.record(scrape(self.cluster, self.match, stamped=True))
+
+    def record(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Add one stamped scrape (``scrape(..., stamped=True)``) to the history as one sample."""
+        with self._lock:
+            self._frames.append(frame)
+            self.samples += 1
+        return frame

@@ -131,8 +131,10 @@ def test_without_the_agent_jar_brokers_start_plain(monkeypatch):
 def test_plot_metrics_draws_and_names_near_misses(lab):
     with lab.sample_metrics(every=0.3) as sampler:
         wait_for("three metric samples", lambda: sampler.samples >= 3, timeout=30)
-    fig = lab.plot_metrics(sampler, [URP, "kafka_server_replicamanager_isrshrinkspersec_total"])
-    assert len(fig.axes) == 2 and "per second" in fig.axes[1].get_title()
+    fig = lab.plot_metrics(sampler, [URP, "kafka_server_replicamanager_isrshrinkspersec_total",
+                                     "kafka_network_requestmetrics_totaltimems_mean"])
+    assert len(fig.axes) == 3 and "per second" in fig.axes[1].get_title()
+    assert "mean over each interval" in fig.axes[2].get_title()  # Δ(mean × count) / Δcount
     assert len(fig.axes[0].lines) == len(config.NODES)
     with pytest.raises(LabError) as err:
         lab.plot_metrics(sampler, ["kafka_server_replicamanager_underreplicated"])
