@@ -3,6 +3,7 @@
     labkit up [--idle-stop MIN] | down [--wipe] | status | kill N | stop N | start N | pause N | resume N
     labkit bootstrap | fetch | logs N | jupyter [--stop-on-exit] [ARGS]
     labkit chaos --fault kill|stop|pause|bounce --trials N --records M [--unsafe]
+    labkit dashboard TOPIC [--group G] [--port P]
 
 Errors print as a message and a ``Hint:`` line and exit with status 2, never a stack trace.
 Ctrl-C, SIGTERM and SIGHUP (a closed terminal) end a command the same way: an interrupted ``up``
@@ -131,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     chaos.add_argument("--records", type=int, default=2000, help="at least this many per trial")
     chaos.add_argument("--unsafe", action="store_true",
                        help="negative control: acks=1, RF=2, unclean election; can lose data")
+    dash = sub.add_parser("dashboard", help="serve the live dashboard as a web page on 127.0.0.1 (Voila)")
+    dash.add_argument("topic")
+    dash.add_argument("--group", help="a consumer group whose lag to show")
+    dash.add_argument("--port", type=int, help="default: the lab's port base - 226 (8866)")
     for verb_parser in sub.choices.values():  # `labkit up --backend compose` works as well
         verb_parser.add_argument("--backend", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args, extra = parser.parse_known_args(argv)
@@ -153,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         cluster = get_cluster(args.backend)
         if args.command == "chaos":
             return _chaos(cluster, args)
+        if args.command == "dashboard":  # notebook 11: the live view for a projector
+            from . import clients
+            from .observe import webdash
+            clients.require_cluster(cluster.bootstrap_servers)
+            return webdash.serve(cluster, args.topic, args.group, args.port)
         if args.command == "up":
             cluster.up(out=sys.stdout, **({"idle_stop": args.idle_stop} if args.idle_stop else {}))
             return _status(cluster)

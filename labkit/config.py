@@ -32,6 +32,7 @@ DEFAULT_PORT_BASE = 9092
 CONTROLLER_OFFSET = 100  # controller port = client port + 100
 METRICS_OFFSET = 200  # each broker's Prometheus metrics endpoint = client port + 200 (notebook 11)
 PROMETHEUS_OFFSET = -2  # the optional Prometheus server = port base - 2: 9090 for the default base
+DASHBOARD_OFFSET = -226  # `labkit dashboard`'s web page = port base - 226: Voila's 8866 for the default base
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
@@ -146,6 +147,11 @@ def metrics_port(node: int, base: int | None = None) -> int:
 def prometheus_port(base: int | None = None) -> int:
     """Where notebook 11's optional Prometheus serves its web UI and API on 127.0.0.1."""
     return (port_base() if base is None else base) + PROMETHEUS_OFFSET
+
+
+def dashboard_port(base: int | None = None) -> int:
+    """Where ``labkit dashboard`` serves the live view as a web page on 127.0.0.1 (notebook 11)."""
+    return (port_base() if base is None else base) + DASHBOARD_OFFSET
 
 
 def bootstrap_servers(base: int | None = None) -> str:
