@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                        ("resume", "SIGCONT a paused broker")):
         sub.add_parser(verb, help=text).add_argument("broker", help="broker id: 1, 2 or 3")
     sub.add_parser("bootstrap", help="print the bootstrap servers")
-    sub.add_parser("fetch", help="fetch Kafka's jars from Maven Central and build their class-data archive (once)")
+    sub.add_parser("fetch", help="fetch Kafka's jars and the metrics agent from Maven Central and build their class-data archive (once)")
     logs = sub.add_parser("logs", help="show a broker's log")
     logs.add_argument("broker")
     logs.add_argument("-n", "--lines", type=int, default=40)

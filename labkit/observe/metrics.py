@@ -119,6 +119,9 @@ class MetricsSampler(LagSampler):
         self.cluster = cluster
         self.match = match
         _pattern(match)  # a bad regex fails here, not on the thread
+        if not every or every < 0.1:
+            raise LabError(f"every={every!r} is too short for a metrics sampler.",
+                           hint="scrape at most ten times a second: every=0.1 or more (Prometheus uses 15 s).")
         super().__init__(None, "metrics", every, max_samples, start=start)
 
     def __repr__(self) -> str:

@@ -139,3 +139,23 @@ def test_plot_metrics_draws_and_names_near_misses(lab):
     with pytest.raises(LabError) as err:
         lab.plot_metrics(sampler, ["kafka_server_replicamanager_underreplicated"])
     assert URP in err.value.hint
+
+
+def test_an_agent_that_cannot_be_fetched_leaves_a_note_not_an_error(monkeypatch):
+    from labkit.errors import FetchError
+    def offline(*args, **kwargs):
+        raise FetchError("Maven could not resolve jmx-exporter (exit 1).", hint="check the network")
+    monkeypatch.setattr(exporter.fetch, "extra_dir", lambda name: None)
+    monkeypatch.setattr(exporter.fetch, "fetch_extra", offline)
+    out = io.StringIO()
+    assert exporter.fetch_agent(out) is None
+    assert "start without metrics" in out.getvalue() and "exit 1" in out.getvalue()
+
+
+def test_bad_sampler_settings_are_lab_errors(lab):
+    with pytest.raises(LabError) as err:
+        lab.sample_metrics(every=0.01)
+    assert "metrics sampler" in err.value.message
+    with pytest.raises(LabError) as err:
+        lab.sample_metrics(match="kafka_(")
+    assert "not a regular expression" in err.value.message
