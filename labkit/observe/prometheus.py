@@ -67,6 +67,7 @@ class PrometheusServer:
         self.url = f"http://{config.HOST}:{port(cluster)}"
         cfg = write_config(cluster)
         data = cfg.parent / "data"
+        shutil.rmtree(data, ignore_errors=True)  # a lesson's server starts empty: no series left from the last run
         self.log = cfg.parent / "prometheus.log"
         cmd = [exe, f"--config.file={cfg}", f"--storage.tsdb.path={data}",
                f"--web.listen-address={config.HOST}:{port(cluster)}", "--storage.tsdb.retention.time=1d"]
