@@ -15,17 +15,20 @@ from labkit import config
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-# issue 21's targets on the 2-core machine; the consumer ratio is reported, no longer judged
+# issue 21's targets on the 2-core machine (issue 16's for the later lessons); the consumer ratio is
+# reported, no longer judged
 TARGETS = {"cold_start_s": ("<=", 6), "warm_restart_s": ("<=", 4), "cluster_rss_mib": ("<=", 600),
            "cluster_rss_after_workload_mib": ("<=", 1024), "failover_first_ack_s": ("<=", 6),
            "producer_ratio": (">=", 0.6), "nbval_suite_s": ("<=", 150), "nbval_slowest_s": ("<=", 40),
+           "nbval_later_slowest_s": ("<=", 90),
            "dashboard_refresh_ms": ("<=", 150), "dashboard_refresh_p90_ms": ("<=", 300),
            "make_test_s": ("<=", 1800), "make_check_s": ("<=", 180)}
 LABELS = {"cold_start_s": "cold start to ready, s", "warm_restart_s": "restart with data, s",
           "cluster_rss_mib": "cluster memory after start, MiB", "cluster_rss_after_workload_mib":
           "cluster memory after 1M records, MiB", "failover_first_ack_s": "failover to the next acknowledged write, s",
-          "producer_ratio": "Python producer / Java perf tool", "nbval_suite_s": "notebook suite under nbval, s",
-          "nbval_slowest_s": "slowest notebook, s", "dashboard_refresh_ms": "dashboard refresh median, ms",
+          "producer_ratio": "Python producer / Java perf tool", "nbval_suite_s": "core lessons (00-07) under nbval, s",
+          "nbval_slowest_s": "slowest core lesson, s",
+          "nbval_later_slowest_s": "slowest later lesson (08 on), s", "dashboard_refresh_ms": "dashboard refresh median, ms",
           "dashboard_refresh_p90_ms": "dashboard refresh p90, ms", "make_test_s": "`make test` from a fresh clone, s",
           "make_check_s": "`make check`, s"}
 

@@ -173,16 +173,24 @@ def failover(results: dict, kills: int = 10) -> None:
 
 
 def notebooks(results: dict) -> None:
-    """The whole notebook suite under nbval (one session, as in make test), total and per notebook."""
+    """The whole notebook suite under nbval (one session, as in make test), total and per notebook.
+
+    The core lessons (00-07) are judged as a suite; each later lesson (08 on) on its own.
+    """
     lk.start(quiet=True)  # the suite's cluster start is not the notebooks' time
     junit = OUT / "nbval.xml"
     t0 = time.monotonic()
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "notebooks", f"--junitxml={junit}"],
                          cwd=ROOT, stdout=subprocess.DEVNULL, check=False)
-    results["nbval_suite_s"] = round(time.monotonic() - t0, 1)
+    results["nbval_all_s"] = round(time.monotonic() - t0, 1)
     results["nbval_passed"] = run.returncode == 0
-    results["nbval_per_notebook_s"] = per_notebook(junit)
-    results["nbval_slowest_s"] = max(results["nbval_per_notebook_s"].values(), default=None)
+    per = results["nbval_per_notebook_s"] = per_notebook(junit)
+    # issue 21's targets were set for the core lessons 00-07; the later ones have issue 16's 90 s each
+    core = {name: t for name, t in per.items() if name[:2] < "08"}
+    later = {name: t for name, t in per.items() if name[:2] >= "08"}
+    results["nbval_suite_s"] = round(sum(core.values()), 1) if core else None
+    results["nbval_slowest_s"] = max(core.values(), default=None)
+    results["nbval_later_slowest_s"] = max(later.values(), default=None)
 
 
 def per_notebook(junit: Path) -> dict[str, float]:

@@ -8,7 +8,8 @@ The package's tree is its architecture:
 
 - ``cluster/``: where the brokers run (local JVMs or docker compose), fetching Kafka, readiness;
 - ``observe/``: asking the cluster for its state, Burrow's lag rules, pictures, the dashboard;
-- ``chaos/``: faults, the failover workload and its checker;
+- ``chaos/``: faults, the failover workload and its checker, the exactly-once processor and its
+  checker (notebook 08);
 - ``lessons/``: the notebooks' exercise checks;
 - ``lab.py`` (the handle), ``clients.py``, ``topics.py``, ``wait.py``, ``cli.py``, ``config.py``,
   ``errors.py`` on top.
@@ -26,7 +27,7 @@ __version__ = "0.1.0"
 
 # Loaded on first use: the CLI and Kafka's tool shims import labkit too, and need no pandas.
 _LAZY = {"exercises": ".lessons", "failover": ".chaos", "burrow": ".observe.burrow",
-         "topics": ".topics", "wait": ".wait"}
+         "topics": ".topics", "wait": ".wait", "connect": ".connect"}
 
 
 def __getattr__(name: str):

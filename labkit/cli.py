@@ -4,6 +4,7 @@
     labkit bootstrap | fetch | logs N | jupyter [--stop-on-exit] [ARGS]
     labkit chaos --fault kill|stop|pause|bounce --trials N --records M [--unsafe]
     labkit dashboard TOPIC [--group G] [--port P]
+    labkit connect up | down | status | logs [-n LINES]
 
 Errors print as a message and a ``Hint:`` line and exit with status 2, never a stack trace.
 Ctrl-C, SIGTERM and SIGHUP (a closed terminal) end a command the same way: an interrupted ``up``
@@ -58,6 +59,30 @@ def _chaos(cluster, args) -> int:
         return 0
     broken = sum(int(df[c].sum()) for c in ("lost", "misplaced", "hw_short", "unresolved", "flush_left"))
     return 1 if broken else 0  # a safe trial losing data, or leaving its books open, fails
+
+
+def _connect(cluster, args) -> int:
+    """``labkit connect up|down|status|logs``: the Connect worker beside the brokers (labkit/connect)."""
+    from .connect import Worker
+    worker = Worker(cluster)
+    if args.action == "up":
+        worker.up(out=sys.stdout)
+    elif args.action == "down":
+        if worker.stop(out=sys.stdout) == "not running":
+            print("No Connect worker was running.")
+        return 0
+    elif args.action == "logs":
+        print(worker.log_tail(args.lines) or "(no log yet)")
+        return 0
+    st = worker.status()
+    pid = f" (pid {st['pid']})" if st["pid"] else ""
+    print(f"Kafka Connect {st['version']} worker: {st['state']}{pid}, REST {st['url']}")
+    if st["state"] == "stopped":
+        print("`labkit connect up` starts it.")
+        return 1
+    for name, row in worker.client().connectors().iterrows():
+        print(f"  {name}: {row['class']} {row['state']} tasks={row['tasks']} topics={row['topics']}")
+    return 0
 
 
 def _interrupted(cluster, signum: int) -> None:
@@ -126,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     logs = sub.add_parser("logs", help="show a broker's log")
     logs.add_argument("broker")
     logs.add_argument("-n", "--lines", type=int, default=40)
+    conn = sub.add_parser("connect", help="the Kafka Connect worker (notebook 10): up, down, status, logs")
+    conn.add_argument("action", choices=("up", "down", "status", "logs"))
+    conn.add_argument("-n", "--lines", type=int, default=40, help="log lines to show (logs)")
     chaos = sub.add_parser("chaos", help="failover trials: write, break a leader, check every ack")
     chaos.add_argument("--fault", choices=("kill", "stop", "pause", "bounce"), default="kill")
     chaos.add_argument("--trials", type=int, default=1)
@@ -163,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
             from .observe import webdash
             clients.require_cluster(cluster.bootstrap_servers)
             return webdash.serve(cluster, args.topic, args.group, args.port)
+        if args.command == "connect":
+            return _connect(cluster, args)
         if args.command == "up":
             cluster.up(out=sys.stdout, **({"idle_stop": args.idle_stop} if args.idle_stop else {}))
             return _status(cluster)

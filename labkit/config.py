@@ -177,3 +177,24 @@ def __getattr__(name: str):
     if name == "BROKER_HEAP":
         return broker_heap()
     raise AttributeError(name)
+
+
+# ---- Kafka Connect (notebook 10; labkit/connect) -------------------------------------------------
+# Apache Kafka's FileStream connectors (`connect-file`) are on Maven Central up to 4.3.1, not for
+# 4.4.0, and 4.4.0 moved classes that 4.3.x plugins call. So the Connect worker and its file
+# connectors both run from this one Apache Kafka release; the worker is a client of the 4.4.0
+# brokers like any other (docs/connect.md says why). When connect-file 4.4.0 is published, set
+# CONNECT_VERSION = KAFKA_VERSION: nothing else changes.
+CONNECT_VERSION = "4.3.1"
+CONNECT_POM = DATA_DIR / "connect-pom.xml"
+CONNECT_PORT_OFFSET = -1009  # the worker's REST port: broker 1's client port - 1009 (8083 by default)
+CONNECT_HEAP = "-Xms64m -Xmx256m"
+
+
+def connect_port(base: int | None = None) -> int:
+    """The Connect worker's REST port (notebook 10): 8083 for the default port base."""
+    port = (port_base() if base is None else base) + CONNECT_PORT_OFFSET
+    if port < 1024:
+        raise _error(f"LABKIT_PORT_BASE={port - CONNECT_PORT_OFFSET} puts the Connect worker's REST port "
+                     f"at {port}, below 1024.", "use a port base of 2033 or more, for example 29092.")
+    return port

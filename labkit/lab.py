@@ -174,6 +174,19 @@ class Lab:
         from .observe.prometheus import PrometheusServer
         return PrometheusServer(self.cluster)
 
+    # ---- Kafka Connect (notebook 10): the work is in labkit/connect ------------------------
+    def connect(self, start: bool = False):
+        """A client for the lab's Connect worker's REST API; ``start=True`` starts the worker first."""
+        from .connect import Worker
+        worker = Worker(self.cluster)
+        if start:
+            worker.up(out=_Null())
+        return worker.client()
+
+    def connectors(self):
+        """DataFrame: each connector's class, type, state, task states, topics and file."""
+        return self.connect().connectors()
+
 
 class _Null:
     def write(self, _text: str) -> None:

@@ -33,6 +33,8 @@ TOOLS = {
     "kafka-share-groups": "org.apache.kafka.tools.consumer.group.ShareGroupCommand",
     "kafka-console-share-consumer": "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
     "kafka-features": "org.apache.kafka.tools.FeatureCommand",
+    # open, committed and hanging transactions (KIP-664, notebook 08)
+    "kafka-transactions": "org.apache.kafka.tools.TransactionsCommand",
 }
 # Throughput tools need the optimising compiler; the rest start faster without it.
 FULL_SPEED = {"kafka-producer-perf-test", "kafka-consumer-perf-test", "kafka-server-start"}

@@ -117,11 +117,12 @@ def extra_dir(name: str) -> Path | None:
 
 
 def fetch_extra(name: str, pom: Path, *, out=sys.stderr, transitive: bool = True,
-                required: tuple[str, ...] = ()) -> Path:
+                required: tuple[str, ...] = (), props: dict[str, str] | None = None) -> Path:
     """Jars a later lesson needs on first use (Kafka Streams in 09, connectors in 10), fetched once.
 
     ``pom`` (in ``labkit/data``) is resolved with the pinned versions into the cache's
-    ``<name>-<kafka version>`` folder, with the same progress, lock and checks as Kafka itself.
+    ``<name>-<kafka version>`` folder, with the same progress, lock and checks as Kafka itself;
+    ``props`` fill the pom's other versions (they come from ``config`` too).
     """
     folder = config.cache_dir() / f"{name}-{config.KAFKA_VERSION}"
     if maven.complete(folder, checksums=True):
@@ -131,7 +132,7 @@ def fetch_extra(name: str, pom: Path, *, out=sys.stderr, transitive: bool = True
             return folder
         java()
         return maven.resolve(pom, folder, label=f"{name} for Kafka {config.KAFKA_VERSION}",
-                             required=required, out=out, transitive=transitive)
+                             required=required, out=out, transitive=transitive, props=props)
 
 
 def java_command(main_class: str, args: list[str], *, heap: str = config.TOOL_HEAP,

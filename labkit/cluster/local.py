@@ -215,6 +215,7 @@ class LocalCluster(Cluster):
             storage.check_wipe(self.state_dir)
         with self._lock("down", out):
             idle.stop(self)
+            _stop_connect(self, wipe, out)  # the Connect worker (notebook 10) before its brokers
             victims = {}
             for n in config.NODES:
                 pid = self._find(n, out)
@@ -267,3 +268,9 @@ class LocalCluster(Cluster):
     def _resume(self, node: int) -> None:
         procs.send(self._find(node), signal.SIGCONT)
 
+
+def _stop_connect(cluster: LocalCluster, wipe: bool, out) -> None:
+    """Stop the lab's Connect worker (labkit/connect) when this state folder has one."""
+    if (cluster.state_dir / "connect").is_dir():
+        from ..connect import stop_with_cluster
+        stop_with_cluster(cluster, wipe, out)

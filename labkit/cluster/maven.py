@@ -87,11 +87,12 @@ def _progress(line: str, count: int, out) -> int:
 
 
 def resolve(pom: Path, dest: Path, *, label: str, required: tuple[str, ...], out,
-            transitive: bool = True) -> Path:
+            transitive: bool = True, props: dict[str, str] | None = None) -> Path:
     """Resolve ``pom``'s runtime dependencies into ``dest`` (replaced whole), showing progress.
 
     The caller holds the cache's lock. ``required`` are jar-name prefixes that must be among the
-    result; ``transitive=False`` takes the pom's own dependencies only. Returns ``dest``.
+    result; ``transitive=False`` takes the pom's own dependencies only; ``props`` are more
+    ``-D`` properties for the pom beside the pinned versions. Returns ``dest``.
     """
     mvn = maven()
     scratch = dest.with_name(f"{dest.name}.partial-{os.getpid()}")
@@ -100,7 +101,8 @@ def resolve(pom: Path, dest: Path, *, label: str, required: tuple[str, ...], out
     cmd = [mvn, "-B", "-C", *MAVEN_TIMEOUTS, "-f", str(pom), "dependency:copy-dependencies",
            "-DincludeScope=runtime", f"-DoutputDirectory={scratch}",
            f"-DexcludeTransitive={'false' if transitive else 'true'}",
-           f"-Dkafka.version={config.KAFKA_VERSION}", f"-Dlog4j.version={config.LOG4J_VERSION}"]
+           f"-Dkafka.version={config.KAFKA_VERSION}", f"-Dlog4j.version={config.LOG4J_VERSION}",
+           *(f"-D{key}={value}" for key, value in (props or {}).items())]
     tail: list[str] = []
     count = 0
     try:
