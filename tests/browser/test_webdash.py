@@ -46,7 +46,6 @@ def _grid(page) -> str:
     return words.inner_text() if words.count() else ""
 
 
-@pytest.mark.skipif(shutil.which("voila") is None, reason="Voilà is not installed: pip install 'voila>=0.5,<0.6'")
 def test_web_dashboard_follows_a_killed_broker_and_stops_on_ctrl_c(page, healthy_lab, commit_offsets,
                                                                    timings, out_dir):
     lab = healthy_lab
