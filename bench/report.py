@@ -22,7 +22,8 @@ TARGETS = {"cold_start_s": ("<=", 6), "warm_restart_s": ("<=", 4), "cluster_rss_
            "producer_ratio": (">=", 0.6), "nbval_suite_s": ("<=", 150), "nbval_slowest_s": ("<=", 40),
            "nbval_later_slowest_s": ("<=", 90),
            "dashboard_refresh_ms": ("<=", 150), "dashboard_refresh_p90_ms": ("<=", 300),
-           "make_test_s": ("<=", 1800), "make_check_s": ("<=", 180)}
+           "metrics_scrape_ms": ("<=", 200), "metrics_agent_start_pct": ("<=", 15),
+           "metrics_agent_rss_mib": ("<=", 64), "make_test_s": ("<=", 1800), "make_check_s": ("<=", 180)}
 LABELS = {"cold_start_s": "cold start to ready, s", "warm_restart_s": "restart with data, s",
           "cluster_rss_mib": "cluster memory after start, MiB", "cluster_rss_after_workload_mib":
           "cluster memory after 1M records, MiB", "failover_first_ack_s": "failover to the next acknowledged write, s",
@@ -30,7 +31,9 @@ LABELS = {"cold_start_s": "cold start to ready, s", "warm_restart_s": "restart w
           "nbval_slowest_s": "slowest core lesson, s",
           "nbval_later_slowest_s": "slowest later lesson (08 on), s", "dashboard_refresh_ms": "dashboard refresh median, ms",
           "dashboard_refresh_p90_ms": "dashboard refresh p90, ms", "make_test_s": "`make test` from a fresh clone, s",
-          "make_check_s": "`make check`, s"}
+          "make_check_s": "`make check`, s", "metrics_scrape_ms": "`lab.metrics()` for 3 brokers, median ms",
+          "metrics_agent_start_pct": "metrics agent's cost on start, %",
+          "metrics_agent_rss_mib": "metrics agent's memory per broker, MiB"}
 
 
 def verdicts(results: dict) -> list[tuple[str, object, str, str]]:

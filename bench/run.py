@@ -31,7 +31,7 @@ os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ[
 sys.path.insert(0, str(ROOT))
 
 import labkit as lk  # noqa: E402
-from bench import consume  # noqa: E402
+from bench import consume, metrics  # noqa: E402
 from bench.levers import levers  # noqa: E402
 from bench.report import report  # noqa: E402
 
@@ -219,6 +219,16 @@ def dashboard(results: dict) -> None:
                    dashboard_refresh_p90_ms=figures["refresh_p90_ms"])
 
 
+def broker_metrics(results: dict) -> None:
+    """The metrics agent's cost on start and memory, and `lab.metrics()`'s speed (``bench/metrics.py``)."""
+    def start(cold: bool) -> float:
+        labkit_cli("down", *(["--wipe"] if cold else []))
+        return labkit_cli("up")
+    metrics.agent_cost(results, start, cluster_rss_mib)
+    start(cold=True)  # back on the lab's default, the agent attached
+    metrics.scrape(results, lk.start(quiet=True))
+
+
 def timings(results: dict) -> None:
     """`make test` and `make check` as the Makefile timed them last (install included), and
     where `make test`'s time goes: seconds per test folder (and per notebook suite) from its junit."""
@@ -233,7 +243,7 @@ def timings(results: dict) -> None:
 
 
 STEPS = {"startup": start_up, "levers": start_levers, "failover": failover, "throughput": throughput,
-         "dashboard": dashboard, "notebooks": notebooks, "timings": timings}
+         "dashboard": dashboard, "metrics": broker_metrics, "notebooks": notebooks, "timings": timings}
 
 
 def main() -> int:

@@ -3,6 +3,7 @@
     labkit up [--idle-stop MIN] | down [--wipe] | status | kill N | stop N | start N | pause N | resume N
     labkit bootstrap | fetch | logs N | jupyter [--stop-on-exit] [ARGS]
     labkit chaos --fault kill|stop|pause|bounce --trials N --records M [--unsafe]
+    labkit dashboard TOPIC [--group G] [--port P]
     labkit connect up | down | status | logs [-n LINES]
 
 Errors print as a message and a ``Hint:`` line and exit with status 2, never a stack trace.
@@ -19,7 +20,7 @@ import subprocess
 import sys
 
 from . import config
-from .cluster import cds, fetch
+from .cluster import cds, exporter, fetch
 from .cluster import get_cluster
 from .errors import LabError
 
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                        ("resume", "SIGCONT a paused broker")):
         sub.add_parser(verb, help=text).add_argument("broker", help="broker id: 1, 2 or 3")
     sub.add_parser("bootstrap", help="print the bootstrap servers")
-    sub.add_parser("fetch", help="fetch Kafka's jars from Maven Central and build their class-data archive (once)")
+    sub.add_parser("fetch", help="fetch Kafka's jars and the metrics agent from Maven Central and build their class-data archive (once)")
     logs = sub.add_parser("logs", help="show a broker's log")
     logs.add_argument("broker")
     logs.add_argument("-n", "--lines", type=int, default=40)
@@ -159,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     chaos.add_argument("--records", type=int, default=2000, help="at least this many per trial")
     chaos.add_argument("--unsafe", action="store_true",
                        help="negative control: acks=1, RF=2, unclean election; can lose data")
+    dash = sub.add_parser("dashboard", help="serve the live dashboard as a web page on 127.0.0.1 (Voila)")
+    dash.add_argument("topic")
+    dash.add_argument("--group", help="a consumer group whose lag to show")
+    dash.add_argument("--port", type=int, help="default: the lab's port base - 226 (8866)")
     for verb_parser in sub.choices.values():  # `labkit up --backend compose` works as well
         verb_parser.add_argument("--backend", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args, extra = parser.parse_known_args(argv)
@@ -175,11 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "fetch":
             print(fetch.fetch(sys.stderr))
+            exporter.fetch_agent(sys.stderr)  # the metrics agent (notebook 11)
             cds.ensure(sys.stderr)
             return 0
         cluster = get_cluster(args.backend)
         if args.command == "chaos":
             return _chaos(cluster, args)
+        if args.command == "dashboard":  # notebook 11: the live view for a projector
+            from . import clients
+            from .observe import webdash
+            clients.require_cluster(cluster.bootstrap_servers)
+            return webdash.serve(cluster, args.topic, args.group, args.port)
         if args.command == "connect":
             return _connect(cluster, args)
         if args.command == "up":

@@ -11,6 +11,7 @@ let tests and classrooms run a second cluster beside a learner's own (introduced
 - ``LABKIT_BROKER_JIT``: ``quick`` (default: the C1 compiler only) or ``full`` (C1 and C2).
 - ``LABKIT_CDS``: ``0`` turns off the class-data archive that makes JVMs start faster.
 - ``LABKIT_IDLE_STOP``: minutes without any client after which ``up``'s watchdog stops the cluster.
+- ``LABKIT_METRICS``: ``0`` starts brokers without the metrics agent (``cluster/exporter.py``, notebook 11).
 - ``LABKIT_OWNER``: who a new state folder belongs to (``lab``; the suite and the bench set theirs).
 """
 from __future__ import annotations
@@ -29,12 +30,17 @@ NODES = (1, 2, 3)
 HOST = "127.0.0.1"  # everything binds here, never to a public interface
 DEFAULT_PORT_BASE = 9092
 CONTROLLER_OFFSET = 100  # controller port = client port + 100
+METRICS_OFFSET = 200  # each broker's Prometheus metrics endpoint = client port + 200 (notebook 11)
+PROMETHEUS_OFFSET = -2  # the optional Prometheus server = port base - 2: 9090 for the default base
+DASHBOARD_OFFSET = -226  # `labkit dashboard`'s web page = port base - 226: Voila's 8866 for the default base
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 POM = DATA_DIR / "kafka-pom.xml"
 SERVER_LOG4J = DATA_DIR / "log4j2-server.xml"
 TOOLS_LOG4J = DATA_DIR / "log4j2-tools.xml"
+JMX_EXPORTER_POM = DATA_DIR / "jmx-exporter-pom.xml"  # the Prometheus JMX exporter agent (notebook 11)
+JMX_EXPORTER_RULES = DATA_DIR / "jmx-kafka.yml"  # which MBeans it serves, under which names
 
 # Heaps small enough for three brokers and the tools on a 2-core laptop.
 DEFAULT_BROKER_HEAP = "-Xms256m -Xmx256m"
@@ -69,7 +75,7 @@ def _error(message: str, hint: str):
 def port_base() -> int:
     """LABKIT_PORT_BASE, checked: a number leaving room for 3 client and 3 controller ports."""
     raw = os.environ.get("LABKIT_PORT_BASE", str(DEFAULT_PORT_BASE)).strip()
-    top = 65535 - CONTROLLER_OFFSET - len(NODES) + 1
+    top = 65535 - METRICS_OFFSET - len(NODES) + 1
     try:
         base = int(raw)
     except ValueError:
@@ -131,6 +137,21 @@ def client_port(node: int, base: int | None = None) -> int:
 
 def controller_port(node: int, base: int | None = None) -> int:
     return client_port(node, base) + CONTROLLER_OFFSET
+
+
+def metrics_port(node: int, base: int | None = None) -> int:
+    """Where broker ``node``'s JMX exporter serves ``/metrics`` on 127.0.0.1 (notebook 11)."""
+    return client_port(node, base) + METRICS_OFFSET
+
+
+def prometheus_port(base: int | None = None) -> int:
+    """Where notebook 11's optional Prometheus serves its web UI and API on 127.0.0.1."""
+    return (port_base() if base is None else base) + PROMETHEUS_OFFSET
+
+
+def dashboard_port(base: int | None = None) -> int:
+    """Where ``labkit dashboard`` serves the live view as a web page on 127.0.0.1 (notebook 11)."""
+    return (port_base() if base is None else base) + DASHBOARD_OFFSET
 
 
 def bootstrap_servers(base: int | None = None) -> str:

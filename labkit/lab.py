@@ -145,6 +145,35 @@ class Lab:
         from .observe.widgets import Dashboard
         return Dashboard(self, topic, group, every=every, mode=mode).show()
 
+    # ---- broker metrics (notebook 11): the work is in observe/metrics.py and metricplots.py ------
+    def metrics(self, match: str | None = None):
+        """DataFrame of every broker's metrics now (broker, metric, labels, value); ``match``: a regex.
+
+        A broker that does not answer has one row, ``up`` = 0, whose labels say why.
+        """
+        from .observe import metrics
+        return metrics.scrape(self.cluster, match)
+
+    def sample_metrics(self, every: float = 1.0, max_samples: int = 3600, match: str | None = None):
+        """Start recording the brokers' metrics every ``every`` s in the background; ``.stop()`` ends it."""
+        from .observe.metrics import SAMPLED, MetricsSampler
+        return MetricsSampler(self.cluster, every, max_samples, match or SAMPLED)
+
+    def plot_metrics(self, history, names, title: str | None = None):
+        """Metrics over time, one panel per name; counters drawn as a rate per second."""
+        from .observe import metricplots
+        return metricplots.plot_metrics(history, names, title)
+
+    def prometheus_config(self):
+        """Write a Prometheus scrape config for this cluster's brokers; returns its path."""
+        from .observe import prometheus
+        return prometheus.write_config(self.cluster)
+
+    def prometheus(self):
+        """Run Prometheus (if installed) on 127.0.0.1 scraping the lab: ``with lab.prometheus() as p:``."""
+        from .observe.prometheus import PrometheusServer
+        return PrometheusServer(self.cluster)
+
     # ---- Kafka Connect (notebook 10): the work is in labkit/connect ------------------------
     def connect(self, start: bool = False):
         """A client for the lab's Connect worker's REST API; ``start=True`` starts the worker first."""

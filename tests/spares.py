@@ -8,7 +8,8 @@ from labkit.cluster import procs
 def free_base() -> int:
     """A port base whose 3 client and 3 controller ports are all free, away from the suite's."""
     for base in range(config.port_base() + 1200, config.port_base() + 2900, 10):
-        ports = [p for n in config.NODES for p in (config.client_port(n, base), config.controller_port(n, base))]
+        ports = [p for n in config.NODES for p in (config.client_port(n, base), config.controller_port(n, base),
+                                                    config.metrics_port(n, base))]
         if all(procs.port_free(p) for p in ports):
             return base
     pytest.fail("no free port range for a throwaway cluster")

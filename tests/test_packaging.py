@@ -16,7 +16,8 @@ from labkit import tools
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # pip name -> conda-forge name
-CONDA_NAMES = {"confluent-kafka": "python-confluent-kafka", "docker": "docker-py"}
+CONDA_NAMES = {"confluent-kafka": "python-confluent-kafka", "docker": "docker-py",
+               "prometheus-client": "prometheus_client"}  # conda-forge spells it with _
 
 
 def _name(req: str) -> str:

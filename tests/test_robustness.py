@@ -274,7 +274,8 @@ def test_labkit_killed_mid_up_then_down_stops_every_broker(spare):
 # ---- exposure and data -------------------------------------------------------------------
 def _lab_ports(cluster) -> set[int]:
     return {p for n in config.NODES for p in (config.client_port(n, cluster.port_base),
-                                              config.controller_port(n, cluster.port_base))}
+                                              config.controller_port(n, cluster.port_base),
+                                              config.metrics_port(n, cluster.port_base))}
 
 
 def _own_addresses() -> set[str]:

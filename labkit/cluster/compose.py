@@ -23,7 +23,7 @@ from ..errors import LabError
 from . import ready
 from .base import Cluster
 from .composefile import (QUORUM_STATE, STATES, compose_command, compose_file, container_call,
-                          image, port_env, project, service)
+                          image, metrics_env, port_env, project, service)
 
 NO_ENGINE_HINT = ("start the Docker engine: Docker Desktop, `sudo systemctl start docker` on Linux, "
                   "or `make engine` (scripts/engine.sh) on a CI machine or VM; or use the local "
@@ -169,7 +169,9 @@ class ComposeCluster(Cluster):
 
     # ---- the cluster ----------------------------------------------------------------------
     def _env(self) -> dict:
-        return {**os.environ, **port_env(self.port_base)}
+        from . import exporter  # the metrics agent, mounted into the containers when fetched (notebook 11)
+        jar = exporter.agent_jar() if exporter.enabled() else None
+        return {**os.environ, **port_env(self.port_base), **metrics_env(self.port_base, jar)}
 
     def _compose(self, action: str, out, wipe: bool = False, timeout: float = config.TIMEOUTS.up,
                  services: list[str] | None = None) -> None:
@@ -248,6 +250,8 @@ class ComposeCluster(Cluster):
         missing = [n for n in down if boxes[n] is None]
         if missing:
             self._ensure_image(out)
+            from . import exporter
+            exporter.fetch_agent(out)  # mounted into the new containers when it is there (notebook 11)
             out.write(f"docker compose up {' '.join(map(service, missing))} (Kafka {config.KAFKA_VERSION}) ...\n")
             self._compose("up", out, services=[service(n) for n in missing])
         for n in down:

@@ -98,6 +98,20 @@ def port_env(port_base: int) -> dict[str, str]:
     return {f"LABKIT_PORT_{n}": str(config.client_port(n, port_base)) for n in config.NODES}
 
 
+METRICS_PORT = 9404  # the metrics agent's port inside a container (docker-compose.yml publishes it)
+AGENT_MOUNT, RULES_MOUNT = "/opt/labkit/agent", "/opt/labkit/jmx-kafka.yml"  # where the yml mounts them
+
+
+def metrics_env(port_base: int, jar: Path | None) -> dict[str, str]:
+    """The variables docker-compose.yml reads for the metrics agent (notebook 11): each node's host
+    port for it and, when the agent's ``jar`` is fetched, its folder and the ``-javaagent`` flag."""
+    env = {f"LABKIT_METRICS_PORT_{n}": str(config.metrics_port(n, port_base)) for n in config.NODES}
+    if jar is not None:
+        env["LABKIT_METRICS_AGENT_DIR"] = str(jar.parent)
+        env["LABKIT_METRICS_AGENT_OPTS"] = f"-javaagent:{AGENT_MOUNT}/{jar.name}={METRICS_PORT}:{RULES_MOUNT}"
+    return env
+
+
 def interpolate(text: str, env: dict) -> str:
     """docker-compose.yml's ``${NAME:-default}`` as compose resolves it (unset or empty: default)."""
     return re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: env.get(m.group(1)) or m.group(2), text)

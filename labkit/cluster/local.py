@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .. import config
 from ..errors import LabError
-from . import cds, fetch, idle, procs, ready, storage
+from . import cds, exporter, fetch, idle, procs, ready, storage
 from .base import Cluster
 from .lock import locked, os_error, write_atomic
 from .settings import server_properties
@@ -106,11 +106,13 @@ class LocalCluster(Cluster):
                 continue
             if not procs.port_free(port):
                 raise self._port_taken(node, port)  # names the compose cluster when it holds it
+        exporter.check_port(node, self.port_base)  # the metrics agent's port (notebook 11)
 
     def _launch(self, node: int) -> int:
         ndir = self.node_dir(node)
         self._check_ports(node)
         cmd = fetch.broker_command(self._props(node), ndir / "logs")
+        cmd[1:1] = exporter.jvm_flags(node, self.port_base)  # [] without the agent's jar
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
         try:
             (ndir / "logs").mkdir(parents=True, exist_ok=True)
@@ -183,6 +185,7 @@ class LocalCluster(Cluster):
         for n in set(config.NODES) - running:
             self._check_ports(n)  # before any slow work: a taken port fails in a second
         fetch.fetch(out)
+        exporter.fetch_agent(out)
         cds.ensure(out)
         self._ensure_formatted(running, out)
         started = {}

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -106,7 +107,7 @@ def test_listener_maps_are_consistent(spec):
 def test_host_clients_get_the_published_ports_on_127_0_0_1(base, monkeypatch):
     """The advertised.listeners trap: what a host client is told must be what the host publishes,
     for a learner's lab (9092-9094, no variables) and the suite's (LABKIT_PORT_1..3 = 17092-17094)."""
-    variables = {} if base == config.DEFAULT_PORT_BASE else compose.port_env(base)
+    variables = {} if base == config.DEFAULT_PORT_BASE else {**compose.port_env(base), **compose.metrics_env(base, None)}
     spec = yaml.safe_load(compose.interpolate(FILE.read_text(), variables))
     for n in config.NODES:
         e = env(spec, n)
@@ -116,7 +117,8 @@ def test_host_clients_get_the_published_ports_on_127_0_0_1(base, monkeypatch):
         assert len(external) == 1
         assert advertised[external[0]] == (config.HOST, host_port)
         ports = [published(p) for p in spec["services"][compose.service(n)]["ports"]]
-        assert ports == [(config.HOST, host_port, bound[external[0]][1])]
+        assert ports[0] == (config.HOST, host_port, bound[external[0]][1])
+        assert ports[1:] == [(config.HOST, config.metrics_port(n, base), compose.METRICS_PORT)]  # notebook 11
     monkeypatch.delenv("LABKIT_PORT_BASE", raising=False)
     given = None if base == config.DEFAULT_PORT_BASE else base  # None: LABKIT_PORT_BASE, unset here
     assert ComposeCluster(port_base=given).bootstrap_servers == config.bootstrap_servers(base)
@@ -250,21 +252,26 @@ def test_docker_compose_config_accepts_the_file():
         svc = model["services"][compose.service(n)]
         for s in LAB_SETTINGS:  # the YAML merge keys reached compose
             assert svc["environment"][compose.env_name(s.name)] == s.lab
-        [port] = svc["ports"]
+        port, metrics = svc["ports"]
         assert port["host_ip"] == "127.0.0.1"
         assert int(port["published"]) == config.client_port(n, config.DEFAULT_PORT_BASE)
+        assert metrics["host_ip"] == "127.0.0.1" and int(metrics["target"]) == compose.METRICS_PORT
+        assert int(metrics["published"]) == config.metrics_port(n, config.DEFAULT_PORT_BASE)
+        binds = {v["target"]: v["source"] for v in svc["volumes"] if v["type"] == "bind"}
+        assert Path(binds[compose.RULES_MOUNT]) == config.JMX_EXPORTER_RULES  # the repository's rule file
         assert svc["healthcheck"]["test"][0] == "CMD-SHELL"
     res = subprocess.run(base + ["--profile", "ui", "config", "--services"], capture_output=True,
                          text=True, timeout=60)
     assert sorted(res.stdout.split()) == sorted(NODES + ["kafka-ui"])
     # the suite's ports: compose itself reads LABKIT_PORT_1..3, published and advertised alike
     res = subprocess.run(base + ["-p", "kafka-lab-test", "config", "--format", "json"], capture_output=True,
-                         text=True, timeout=60, env={**clean, **compose.port_env(17092)})
+                         text=True, timeout=60,
+                         env={**clean, **compose.port_env(17092), **compose.metrics_env(17092, None)})
     model = json.loads(res.stdout)
     assert model["name"] == "kafka-lab-test"
     for n in config.NODES:
         svc = model["services"][compose.service(n)]
-        assert [int(p["published"]) for p in svc["ports"]] == [17091 + n]
+        assert [int(p["published"]) for p in svc["ports"]] == [17091 + n, 17291 + n]
         assert svc["environment"]["KAFKA_ADVERTISED_LISTENERS"].endswith(f"EXTERNAL://127.0.0.1:{17091 + n}")
 
 
@@ -388,3 +395,19 @@ def test_compose_node_configs_form_a_cluster_host_clients_can_use(spec, tmp_path
             procs.wait_exit(pid, config.TIMEOUTS.kill)
         if publisher:
             publisher.close()
+
+
+def test_metrics_agent_mounted_only_once_fetched(tmp_path):
+    """Notebook 11: without the agent's jar the brokers run plain (empty KAFKA_OPTS); with it, the
+    -javaagent flag names the jar in the mounted folder and the rule file mounted from the repo."""
+    plain = yaml.safe_load(compose.interpolate(FILE.read_text(), compose.metrics_env(config.DEFAULT_PORT_BASE, None)))
+    jar = tmp_path / "jmx_prometheus_javaagent-1.0.1.jar"
+    agent = yaml.safe_load(compose.interpolate(FILE.read_text(), compose.metrics_env(config.DEFAULT_PORT_BASE, jar)))
+    for n in config.NODES:
+        assert env(plain, n)["KAFKA_OPTS"] == ""
+        opts = env(agent, n)["KAFKA_OPTS"]
+        assert opts == f"-javaagent:{compose.AGENT_MOUNT}/{jar.name}={compose.METRICS_PORT}:{compose.RULES_MOUNT}"
+        mounts = dict(v.rsplit(":", 2)[:2][::-1] for v in agent["services"][compose.service(n)]["volumes"][1:])
+        assert mounts[compose.AGENT_MOUNT] == str(tmp_path)
+        assert (FILE.parent / mounts[compose.RULES_MOUNT]).resolve() == config.JMX_EXPORTER_RULES
+        assert plain["services"][compose.service(n)]["volumes"][1].startswith("./labkit/data:")  # exists: no stray dir
