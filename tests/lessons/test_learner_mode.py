@@ -3,7 +3,7 @@
 nbval already runs each notebook as shipped (exercise cells empty) and compares each check's saved
 verdict, which is ✘. Here: the shape of every exercise (a learner cannot spoil it with Run All),
 and Run All with the solutions typed in, twice in a row on the same cluster: every check ✔.
-Wrong answers are fed to the checks directly in tests/lessons/test_{basics,consuming,durability}.py.
+Wrong answers are fed to the checks directly in tests/lessons/test_<module>.py.
 """
 import time
 
