@@ -5,6 +5,8 @@
     labkit chaos --fault kill|stop|pause|bounce --trials N --records M [--unsafe]
     labkit dashboard TOPIC [--group G] [--port P]
     labkit connect up | down | status | logs [-n LINES]
+    labkit up --secure | user add NAME | client-config NAME   (the secured lab, notebook 12;
+        every verb takes --secure; a plain `down` stops the secured lab too)
 
 Errors print as a message and a ``Hint:`` line and exit with status 2, never a stack trace.
 Ctrl-C, SIGTERM and SIGHUP (a closed terminal) end a command the same way: an interrupted ``up``
@@ -129,6 +131,42 @@ def _jupyter(cluster, args) -> int:
     return rc
 
 
+def _pick_cluster(args):
+    """The plain lab, or with ``--secure`` (and for ``user``/``client-config``) the secured one."""
+    if args.secure or args.command in ("user", "client-config"):
+        from .cluster.local import LocalCluster
+        return LocalCluster(secure=True)
+    cluster = get_cluster(args.backend)
+    if args.command == "up" and getattr(cluster, "secure", False):
+        from .cluster.secure import check_mode
+        check_mode(cluster.state_dir, False)  # a plain `up` never starts a secured folder
+    return cluster
+
+
+def _secure_command(cluster, args) -> int:
+    """``labkit user add NAME`` and ``labkit client-config NAME`` (notebook 12)."""
+    from .cluster import users
+    if args.command == "user":
+        settings = users.add_user(cluster, args.name)
+        print(f"User {args.name} may use topics, groups and transactional ids named '{args.name}.*'.")
+        print(f"Password: {settings['sasl.password']}  (`labkit client-config {args.name}` prints it again)")
+    else:
+        print(users.client_config(cluster, args.name), end="")
+    return 0
+
+
+def _down_secure(cluster, args) -> None:
+    """A plain `labkit down` also stops the secured lab beside it (notebook 12), if it has a folder."""
+    from . import config
+    from .cluster.local import LocalCluster
+    folder = config.secure_state_dir().expanduser().resolve()
+    if args.secure or getattr(cluster, "backend", "") != "local" or folder == cluster.state_dir \
+            or not folder.is_dir():
+        return
+    print("The secured lab:")
+    LocalCluster(state_dir=folder, secure=True).down(wipe=args.wipe, out=sys.stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description="Run the Kafka lab's 3-broker cluster.")
     parser.add_argument("--backend", help="local (default) or compose; also $LABKIT_BACKEND")
@@ -164,8 +202,16 @@ def main(argv: list[str] | None = None) -> int:
     dash.add_argument("topic")
     dash.add_argument("--group", help="a consumer group whose lag to show")
     dash.add_argument("--port", type=int, help="default: the lab's port base - 226 (8866)")
+    user = sub.add_parser("user", help="the secured lab (notebook 12): `user add NAME` makes a SCRAM user "
+                                       "allowed on topics and groups named 'NAME.*'")
+    user.add_argument("action", choices=("add",))
+    user.add_argument("name")
+    ccfg = sub.add_parser("client-config", help="print the client properties to log in to the secured lab as NAME")
+    ccfg.add_argument("name", help="a user made by `labkit user add`, or admin")
     for verb_parser in sub.choices.values():  # `labkit up --backend compose` works as well
         verb_parser.add_argument("--backend", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        verb_parser.add_argument("--secure", action="store_true",
+                                 help="the secured lab cluster (SASL/SCRAM and ACLs, notebook 12)")
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "jupyter":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -183,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
             exporter.fetch_agent(sys.stderr)  # the metrics agent (notebook 11)
             cds.ensure(sys.stderr)
             return 0
-        cluster = get_cluster(args.backend)
+        cluster = _pick_cluster(args)
+        if args.command in ("user", "client-config"):
+            return _secure_command(cluster, args)
         if args.command == "chaos":
             return _chaos(cluster, args)
         if args.command == "dashboard":  # notebook 11: the live view for a projector
@@ -200,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             return _jupyter(cluster, args)
         if args.command == "down":
             cluster.down(wipe=args.wipe, out=sys.stdout)
+            _down_secure(cluster, args)
         elif args.command == "status":
             return _status(cluster)
         elif args.command == "bootstrap":

@@ -19,6 +19,10 @@ from . import config
 from .cluster import procs
 from .errors import ClusterDown, LabError, no_cluster
 
+
+class AuthenticationFailed(LabError):
+    """The broker refused a client's SASL login (wrong user or password; notebook 12)."""
+
 # librdkafka logs every refused connection; during a failover demo that is noise, not news.
 _LOG = logging.getLogger("labkit.librdkafka")
 _LOG.addHandler(logging.NullHandler())
@@ -37,9 +41,23 @@ DEFAULTS = {
 }
 
 
+# Login settings per bootstrap string: the secured lab's admin (notebook 12, cluster/secure.py).
+_CREDENTIALS: dict[str, dict] = {}
+
+
+def register_credentials(bootstrap: str, settings: dict) -> None:
+    """Make every client labkit builds for ``bootstrap`` use ``settings`` (SASL login) by default."""
+    _CREDENTIALS[bootstrap] = dict(settings)
+
+
+def credentials(bootstrap: str) -> dict:
+    """The login settings registered for ``bootstrap`` ({} for the plain lab)."""
+    return dict(_CREDENTIALS.get(bootstrap, {}))
+
+
 def merge(kind: str, bootstrap: str, settings: dict | None, kwargs: dict) -> dict:
     """Lab defaults, then the caller's settings; ``linger_ms=5`` is accepted for ``linger.ms``."""
-    conf = {"bootstrap.servers": bootstrap, **DEFAULTS[kind], "logger": _LOG,
+    conf = {"bootstrap.servers": bootstrap, **credentials(bootstrap), **DEFAULTS[kind], "logger": _LOG,
             "error_cb": _raise_when_all_down(bootstrap)}
     conf.update(settings or {})
     conf.update({k if k in _CALLBACKS else k.replace("_", "."): v for k, v in kwargs.items()})
@@ -54,6 +72,10 @@ def merge(kind: str, bootstrap: str, settings: dict | None, kwargs: dict) -> dic
 
 def _raise_when_all_down(bootstrap: str):
     def error_cb(err: KafkaError) -> None:
+        if err.code() == KafkaError._AUTHENTICATION:  # SASL refused: retrying will not help
+            raise AuthenticationFailed(f"Authentication failed at {bootstrap}: {err.str()}",
+                                       hint="check sasl.username and sasl.password; `labkit client-config "
+                                            "NAME` prints a lab user's settings (notebook 12).")
         # librdkafka also says this when a dead bootstrap broker fails before the others have
         # connected (during a failover demo, say): only a cluster with no port answering is down
         if err.code() == KafkaError._ALL_BROKERS_DOWN and not _any_answers(bootstrap):
@@ -85,14 +107,36 @@ def _build(cls, conf: dict):
                             "keywords use '_' for '.', e.g. auto_offset_reset='earliest'.") from None
 
 
+def check_login(client, conf: dict, timeout: float = 10.0):
+    """A SASL client's login tried at once (notebook 12): a wrong password is a LabError in about
+    a second, not a request that times out later. ``client.poll`` serves error_cb, which raises."""
+    if "sasl.username" not in conf:
+        return client
+    from .wait import wait_for
+
+    def logged_in() -> bool:
+        client.poll(0.1)
+        client.list_topics(timeout=0.5)
+        return True
+    try:
+        wait_for(f"a login as {conf['sasl.username']!r}", logged_in, timeout, 0.1, retry_on=(KafkaException,),
+                 hint="is the secured lab up? `labkit up --secure` starts it.")
+    except BaseException:
+        close(client)
+        raise
+    return client
+
+
 def admin(bootstrap: str, settings: dict | None = None, **kwargs) -> AdminClient:
     require_cluster(bootstrap)
-    return _build(AdminClient, merge("admin", bootstrap, settings, kwargs))
+    conf = merge("admin", bootstrap, settings, kwargs)
+    return check_login(_build(AdminClient, conf), conf)
 
 
 def producer(bootstrap: str, settings: dict | None = None, **kwargs) -> Producer:
     require_cluster(bootstrap)
-    return _build(Producer, merge("producer", bootstrap, settings, kwargs))
+    conf = merge("producer", bootstrap, settings, kwargs)
+    return check_login(_build(Producer, conf), conf)
 
 
 def consumer(bootstrap: str, group: str, settings: dict | None = None, **kwargs) -> Consumer:
@@ -115,7 +159,8 @@ def quiet_admin(bootstrap: str):
 
 def quiet_admin_client(bootstrap: str):
     """A long-lived quiet admin client (the inspector's); its owner closes it with ``close``."""
-    return AdminClient({"bootstrap.servers": bootstrap, **DEFAULTS["admin"], "logger": _LOG})
+    return AdminClient({"bootstrap.servers": bootstrap, **credentials(bootstrap), **DEFAULTS["admin"],
+                        "logger": _LOG})
 
 
 def close(client) -> None:
@@ -161,4 +206,10 @@ HINTS = {
     "GROUP_ID_NOT_FOUND": "no such consumer group; lab.admin().list_consumer_groups() lists them.",
     "POLICY_VIOLATION": "the broker's policy refused this request.",
     "_TIMED_OUT": "a broker did not answer in time: is the cluster up? `labkit status` tells.",
+    # the secured lab (notebook 12)
+    "_AUTHENTICATION": "the broker refused the login: check sasl.username and sasl.password.",
+    "TOPIC_AUTHORIZATION_FAILED": "no ACL allows this user on that topic; a lab user may use topics "
+                                  "named 'NAME.' + anything (`labkit user add NAME`).",
+    "GROUP_AUTHORIZATION_FAILED": "no ACL allows this user in that group; a lab user's groups start with 'NAME.'.",
+    "CLUSTER_AUTHORIZATION_FAILED": "this needs a cluster-wide right (admin's); lab users have none.",
 }

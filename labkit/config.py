@@ -198,3 +198,23 @@ def connect_port(base: int | None = None) -> int:
         raise _error(f"LABKIT_PORT_BASE={port - CONNECT_PORT_OFFSET} puts the Connect worker's REST port "
                      f"at {port}, below 1024.", "use a port base of 2033 or more, for example 29092.")
     return port
+
+
+# ---- the secured lab (notebook 12; labkit/cluster/secure.py) -------------------------------------
+# `labkit up --secure` runs a second 3-node cluster with SASL/SCRAM and ACLs beside the plain one:
+# its own folder and ports, so the plain lab (and the test suite's cluster) keep running.
+SECURE_PORT_OFFSET = 300  # secure brokers' client ports = port base + 300..302 (controllers +400, metrics +500)
+
+
+def secure_state_dir() -> Path:
+    """The secured cluster's folder: $LABKIT_SECURE_STATE_DIR, else the plain folder's name + '-secure'."""
+    raw = os.environ.get("LABKIT_SECURE_STATE_DIR")
+    if raw:
+        return Path(raw).expanduser()
+    plain = state_dir()
+    return plain.with_name(plain.name + "-secure")
+
+
+def secure_port_base(base: int | None = None) -> int:
+    """Client port of the secured cluster's broker 1: the plain port base + 300 (9392 by default)."""
+    return (port_base() if base is None else base) + SECURE_PORT_OFFSET

@@ -20,6 +20,7 @@ from pathlib import Path
 from .. import config
 from ..errors import LabError
 from . import cds, exporter, fetch, idle, procs, ready, storage
+from . import secure as security
 from .base import Cluster
 from .lock import locked, os_error, write_atomic
 from .settings import server_properties
@@ -37,10 +38,35 @@ class LocalCluster(Cluster):
 
     backend = "local"
 
-    def __init__(self, state_dir: Path | None = None, port_base: int | None = None):
-        self.state_dir = Path(state_dir or config.state_dir()).expanduser().resolve()
-        self.port_base = port_base or self._stored_base() or config.port_base()
+    def __init__(self, state_dir: Path | None = None, port_base: int | None = None,
+                 secure: bool | None = None):
+        """``secure=True``: the secured lab (notebook 12), by default in its own folder and ports;
+        ``None``: whatever the folder records."""
+        default_dir = config.secure_state_dir() if secure else config.state_dir()
+        self.state_dir = Path(state_dir or default_dir).expanduser().resolve()
+        self.secure = security.is_secure(self.state_dir) if secure is None else secure
+        self.port_base = port_base or self._stored_base() or (
+            config.secure_port_base() if self.secure else config.port_base())
         self.bootstrap_servers = config.bootstrap_servers(self.port_base)
+        self.secrets = None
+        if self.secure and security.is_secure(self.state_dir):
+            self._use_secrets(security.load(self.state_dir))
+
+    def _use_secrets(self, secrets: dict) -> None:
+        """Every client labkit makes for this cluster logs in as admin (clients.register_credentials)."""
+        from .. import clients
+        self.secrets = secrets
+        clients.register_credentials(self.bootstrap_servers,
+                                     security.client_settings(security.ADMIN, secrets["admin_password"]))
+
+    def _prepare_mode(self) -> None:
+        """Refuse a folder of the other mode; a secured one gets its secrets (once) before formatting."""
+        security.check_mode(self.state_dir, self.secure)
+        if self.secure and self.secrets is None:
+            self._use_secrets(security.init(self.state_dir))
+
+    def _server_properties(self, node: int) -> str:
+        return server_properties(node, self.node_dir(node), self.port_base, self.secrets)
 
     # ---- paths and state ------------------------------------------------------------------
     def node_dir(self, node: int) -> Path:
@@ -116,7 +142,7 @@ class LocalCluster(Cluster):
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
         try:
             (ndir / "logs").mkdir(parents=True, exist_ok=True)
-            write_atomic(self._props(node), server_properties(node, ndir, self.port_base))
+            write_atomic(self._props(node), self._server_properties(node))
             with open(ndir / "logs" / "stdout.log", "ab") as out:
                 proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         start_new_session=True, cwd=ndir, env=env)
@@ -132,9 +158,10 @@ class LocalCluster(Cluster):
     def _format(self, nodes: list[int], cluster_id: str) -> None:
         """Format each node's log dir with the shared cluster id (Kafka's storage tool), in parallel."""
         def props(node: int) -> Path:
-            write_atomic(self._props(node), server_properties(node, self.node_dir(node), self.port_base))
+            write_atomic(self._props(node), self._server_properties(node))
             return self._props(node)
-        storage.format_nodes(self.state_dir, nodes, cluster_id, props)
+        extra = security.format_args(self.secrets) if self.secrets else []
+        storage.format_nodes(self.state_dir, nodes, cluster_id, props, extra)
 
     def _ensure_formatted(self, running: set[int], out) -> None:
         """Format what needs it and nothing else (see ``storage.plan``)."""
@@ -147,6 +174,7 @@ class LocalCluster(Cluster):
     def format(self, out=sys.stderr) -> None:
         """Create or repair the cluster's storage without starting it (``up`` does this first)."""
         storage.claim(self.state_dir)
+        self._prepare_mode()
         with self._lock("format", out):
             fetch.fetch(out)
             self._ensure_formatted({n for n in config.NODES if self._find(n)}, out)
@@ -169,7 +197,9 @@ class LocalCluster(Cluster):
         once no client has been connected for that long.
         """
         idle_stop = idle_stop or config.idle_stop()
+        security.check_mode(self.state_dir, self.secure)  # before anything is written
         storage.claim(self.state_dir)
+        self._prepare_mode()
         with locked(self.state_dir, "up", out):  # a second `up` waits here, then finds it running
             running = {n for n in config.NODES if self._find(n, out)}
             if running == set(config.NODES):

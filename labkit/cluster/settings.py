@@ -65,8 +65,11 @@ def lab_values() -> dict[str, str]:
     return {s.name: s.lab for s in LAB_SETTINGS}
 
 
-def server_properties(node: int, node_dir: Path, base: int) -> str:
-    """The ``server.properties`` of one combined broker+controller node, bound to 127.0.0.1."""
+def server_properties(node: int, node_dir: Path, base: int, secure: dict | None = None) -> str:
+    """The ``server.properties`` of one combined broker+controller node, bound to 127.0.0.1.
+
+    ``secure`` (the secured lab's secrets, notebook 12) swaps the listeners for SASL ones.
+    """
     voters = ",".join(f"{n}@{config.HOST}:{config.controller_port(n, base)}" for n in config.NODES)
     structural = {
         "process.roles": "broker,controller",
@@ -81,6 +84,9 @@ def server_properties(node: int, node_dir: Path, base: int) -> str:
         "controller.quorum.voters": voters,
         "log.dirs": str(node_dir / "data"),
     }
+    if secure is not None:
+        from .secure import broker_properties
+        structural = broker_properties(node, node_dir, base, secure)
     lines = [f"# Written by labkit for node {node}; edits are overwritten at the next start.",
              "# The lab settings and why: labkit/cluster/settings.py and docs/cluster.md."]
     lines += [f"{key}={value}" for key, value in {**structural, **lab_values()}.items()]

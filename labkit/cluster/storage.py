@@ -25,7 +25,7 @@ STATE_FILE = "cluster.json"
 STATE_KIND = "labkit-local-cluster"
 OWNER_FILE = config.OWNER_FILE
 # what labkit itself keeps in a state folder (dot-files: the lock and atomic writes' temporaries)
-OWN_NAMES = {STATE_FILE, "idle.pid", "idle.log"} | {f"node-{n}" for n in config.NODES}
+OWN_NAMES = {STATE_FILE, "idle.pid", "idle.log", "security.json", "users"} | {f"node-{n}" for n in config.NODES}
 WIPE_HINT = "`labkit down --wipe` starts afresh; it deletes every topic of this cluster."
 
 
@@ -149,10 +149,11 @@ def plan(state_dir: Path, port_base: int, running: set[int], new_id, out) -> tup
     return state["cluster_id"], need
 
 
-def format_nodes(state_dir: Path, nodes: list[int], cluster_id: str, props) -> None:
+def format_nodes(state_dir: Path, nodes: list[int], cluster_id: str, props, extra: list[str] = ()) -> None:
     """Run Kafka's storage tool on each of ``nodes`` with ``cluster_id``, in parallel.
 
-    ``props(node)`` writes that node's server.properties and returns its path.
+    ``props(node)`` writes that node's server.properties and returns its path; ``extra`` are more
+    arguments (the secured lab's ``--add-scram``, notebook 12).
     """
     def one(node: int) -> None:
         ndir = state_dir / f"node-{node}"
@@ -161,7 +162,7 @@ def format_nodes(state_dir: Path, nodes: list[int], cluster_id: str, props) -> N
             path = props(node)
         except OSError as exc:
             raise os_error(exc, ndir) from None
-        cmd = fetch.java_command("kafka.tools.StorageTool", ["format", "-t", cluster_id, "-c", str(path)])
+        cmd = fetch.java_command("kafka.tools.StorageTool", ["format", "-t", cluster_id, "-c", str(path), *extra])
         try:
             res = subprocess.run(cmd, capture_output=True, text=True, timeout=config.TIMEOUTS.format)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,129 @@
+"""The secured lab (notebook 12): SCRAM logins, prefixed ACLs, users, and refusing to mix modes.
+
+One secured 3-node cluster for the whole module (own folder, own free ports), stopped at the end.
+"""
+import io
+import time
+
+import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from labkit import cli, clients, config
+from labkit.cluster import procs, secure, users
+from labkit.cluster.local import LocalCluster
+from labkit.errors import LabError
+from labkit.wait import until
+from spares import free_base
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory):
+    cluster = LocalCluster(state_dir=tmp_path_factory.mktemp("secure") / "cluster",
+                           port_base=free_base(), secure=True)
+    cluster.up(out=io.StringIO())
+    yield cluster
+    cluster.down(out=io.StringIO())
+    for n in config.NODES:
+        assert not procs.brokers_on(cluster._props(n)), "a secured broker was left running"
+
+
+def test_broker_settings_require_sasl_and_acls(secured):
+    props = secured._props(1).read_text()
+    assert "listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT" in props
+    assert "allow.everyone.if.no.acl.found=false" in props
+    assert "StandardAuthorizer" in props
+    super_users = next(line for line in props.splitlines() if line.startswith("super.users="))
+    assert "ANONYMOUS" not in super_users and "User:admin" in super_users
+    assert f"PLAINTEXT://{config.HOST}:" in props and "0.0.0.0" not in props
+    assert (secured.state_dir / "security.json").stat().st_mode & 0o077 == 0
+
+
+def test_admin_logs_in_and_labkit_helpers_use_it(secured):
+    with clients.quiet_admin(secured.bootstrap_servers) as admin:  # readiness probes' client
+        assert "labkit-probe" in admin.list_topics(timeout=5).topics
+    assert [row["state"] for row in secured.status()] == ["running"] * 3
+
+
+def test_no_credentials_gets_no_metadata(secured):
+    plain = AdminClient({"bootstrap.servers": secured.bootstrap_servers, "logger": clients._LOG})
+    try:
+        with pytest.raises(KafkaException):
+            plain.list_topics(timeout=3)
+    finally:
+        clients.close(plain)
+
+
+def test_wrong_password_is_a_quick_lab_error(secured):
+    bad = {**clients.credentials(secured.bootstrap_servers), "sasl.password": "not-the-password"}
+    for make in (clients.admin, clients.producer):
+        t0 = time.monotonic()
+        with pytest.raises(LabError, match="Authentication failed"):
+            make(secured.bootstrap_servers, bad)
+        assert time.monotonic() - t0 < 8
+
+
+def test_user_allowed_on_its_prefix_and_refused_elsewhere(secured):
+    settings = users.add_user(secured, "alice")
+    bs = secured.bootstrap_servers
+    with clients.quiet_admin(bs) as admin:  # admin's topic, which alice may not see or use
+        clients.result(admin.create_topics([NewTopic("payments", 1, 3)])["payments"], "create payments")
+    alice_admin = clients.admin(bs, settings)
+    try:
+        clients.result(alice_admin.create_topics([NewTopic("alice.orders", 1, 3)])["alice.orders"], "create")
+        seen = until(lambda: set(alice_admin.list_topics(timeout=5).topics) & {"alice.orders"} and
+                     set(alice_admin.list_topics(timeout=5).topics), 15)
+        assert seen and "alice.orders" in seen and "payments" not in seen  # metadata is filtered
+        with clients.quiet_admin(bs) as admin:
+            assert "payments" in admin.list_topics(timeout=5).topics  # it exists: admin sees it
+        with pytest.raises(LabError, match="TOPIC_AUTHORIZATION_FAILED"):
+            clients.result(alice_admin.create_topics([NewTopic("bob.orders", 1, 3)])["bob.orders"], "create")
+    finally:
+        clients.close(alice_admin)
+    errors = []
+    with clients.producer(bs, settings) as p:
+        p.produce("alice.orders", b"mine")
+        p.produce("payments", b"not mine", on_delivery=lambda err, _m: errors.append(err))
+        p.flush(15)
+    assert errors and errors[0].name() == "TOPIC_AUTHORIZATION_FAILED"
+    c = clients.consumer(bs, "alice.readers", settings, auto_offset_reset="earliest")
+    try:
+        c.subscribe(["alice.orders"])
+        got = None
+        deadline = time.monotonic() + 20
+        while got is None and time.monotonic() < deadline:
+            msg = c.poll(0.5)
+            got = msg.value() if msg is not None and not msg.error() else None
+        assert got == b"mine"
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("name", ["bad name", "a:b", "alice.x", "", "9lives", "admin"])
+def test_invalid_user_names(secured, name):
+    with pytest.raises(LabError):
+        users.add_user(secured, name)
+
+
+def test_client_config_cli(secured, monkeypatch, capsys):
+    monkeypatch.setenv("LABKIT_SECURE_STATE_DIR", str(secured.state_dir))
+    users.add_user(secured, "carol", password="carol-secret")
+    assert cli.main(["client-config", "carol"]) == 0
+    out = capsys.readouterr().out
+    assert "sasl.username=carol\n" in out and "sasl.password=carol-secret\n" in out
+    assert f"bootstrap.servers={secured.bootstrap_servers}\n" in out
+    assert cli.main(["client-config", "nobody"]) == 2
+    assert "no user 'nobody'" in capsys.readouterr().err
+
+
+def test_modes_do_not_mix(secured, tmp_path):
+    with pytest.raises(LabError, match="secured"):
+        LocalCluster(state_dir=secured.state_dir, secure=False).up(out=io.StringIO())
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "cluster.json").write_text('{"kind": "labkit-local-cluster", "cluster_id": "x", "port_base": 1}')
+    t0 = time.monotonic()
+    with pytest.raises(LabError, match="plain"):
+        LocalCluster(state_dir=plain, port_base=free_base(), secure=True).up(out=io.StringIO())
+    assert time.monotonic() - t0 < 2
+    assert not secure.is_secure(plain)
