@@ -23,7 +23,7 @@ from importlib import import_module
 
 from .config import KAFKA_VERSION
 from .errors import LabError
-from .lab import Lab, start, stop
+from .lab import Lab, start, start_secure, stop, stop_secure
 
 __version__ = "0.1.0"
 
@@ -40,4 +40,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")
 
 
-__all__ = ["KAFKA_VERSION", "Lab", "LabError", "start", "stop", "__version__", *_LAZY]
+__all__ = ["KAFKA_VERSION", "Lab", "LabError", "start", "start_secure", "stop", "stop_secure", "__version__", *_LAZY]

@@ -47,6 +47,17 @@ class Lab:
             topics.fresh_topic(admin, name, partitions, replication_factor, config)
         return name
 
+    # ---- the secured lab's users (notebook 12) ---------------------------------------------
+    def add_user(self, name: str, password: str | None = None) -> dict:
+        """Create lab user ``name`` (SCRAM, ACLs on 'NAME.*'); returns its client settings."""
+        from .cluster.users import add_user
+        return add_user(self.cluster, name, password)
+
+    def client_config(self, name: str) -> dict:
+        """The login settings of ``name``: ``lab.producer(lab.client_config("alice"))``."""
+        from .cluster.secure import credentials
+        return credentials(self.cluster.state_dir, name)
+
     # ---- the cluster and its brokers (notebooks 00 and 06) ---------------------------------
     def status(self):
         """A DataFrame: each broker's state, pid, port, and which one is the active controller."""
@@ -203,9 +214,24 @@ def start(quiet: bool = False, backend: str | None = None) -> Lab:
     return Lab(cluster)
 
 
+def start_secure(quiet: bool = False) -> Lab:
+    """The secured lab (notebook 12): SASL/SCRAM and ACLs, in its own folder and ports beside the
+    plain lab. Its clients log in as admin; ``lab.add_user(name)`` makes a learner's login."""
+    from .cluster.local import LocalCluster
+    cluster = LocalCluster(secure=True)
+    cluster.up(out=_Null() if quiet else sys.stdout)
+    return Lab(cluster)
+
+
+def stop_secure(wipe: bool = False) -> None:
+    """Stop the secured lab's brokers (notebook 12's last cell; `labkit down` does it too)."""
+    from .cluster.local import LocalCluster
+    LocalCluster(secure=True).down(wipe=wipe, out=sys.stdout)
+
+
 def stop(wipe: bool = False, backend: str | None = None) -> None:
     """Stop the lab cluster's brokers; ``wipe=True`` also deletes its data."""
     get_cluster(backend).down(wipe=wipe, out=sys.stdout)
 
 
-__all__ = ["Lab", "start", "stop", "config"]
+__all__ = ["Lab", "start", "stop", "start_secure", "stop_secure", "config"]

@@ -127,3 +127,28 @@ def test_modes_do_not_mix(secured, tmp_path):
         LocalCluster(state_dir=plain, port_base=free_base(), secure=True).up(out=io.StringIO())
     assert time.monotonic() - t0 < 2
     assert not secure.is_secure(plain)
+
+
+def test_lab_handle_clients_pick_up_credentials(secured):
+    from labkit.lab import Lab
+    lab = Lab(secured)
+    with lab.admin() as admin:  # admin's login, registered for this bootstrap
+        assert "labkit-probe" in admin.list_topics(timeout=5).topics
+    settings = lab.add_user("dave")
+    assert lab.client_config("dave") == settings
+    with lab.admin(settings) as dave:
+        clients.result(dave.create_topics([NewTopic("dave.events", 1, 3)])["dave.events"], "create")
+    with lab.producer(settings) as p:
+        p.produce("dave.events", b"x")
+        assert p.flush(15) == 0
+    with pytest.raises(LabError, match="no user"):
+        lab.client_config("erin")
+
+
+def test_plain_down_stops_the_secured_lab_too(secured, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("LABKIT_STATE_DIR", str(tmp_path / "no-plain-cluster"))
+    monkeypatch.setenv("LABKIT_SECURE_STATE_DIR", str(secured.state_dir))
+    assert cli.main(["down"]) == 0
+    assert "The secured lab:" in capsys.readouterr().out
+    assert all(row["state"] == "stopped" for row in secured.status())
+    secured.up(out=io.StringIO())  # later tests (and the fixture's down) find it running again
