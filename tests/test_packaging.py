@@ -40,6 +40,21 @@ def test_environment_yml_agrees_with_pyproject():
     assert {"openjdk", "maven", "python"} <= conda
 
 
+# conda-forge's python-confluent-kafka has no extras: what confluent-kafka's extras pull in that
+# the lab imports must be listed by name in environment.yml (notebook 12's schemas)
+EXTRA_PACKAGES = {"avro": {"fastavro", "avro"}, "json": {"jsonschema"}, "schemaregistry": {"attrs", "cachetools", "authlib"}}
+
+
+def test_confluent_kafka_extras_are_in_environment_yml():
+    env = (ROOT / "environment.yml").read_text()
+    conda = {_name(line.strip()[2:]) for line in env.splitlines() if re.match(r"\s+- [a-z]", line)}
+    req = next(r for r in PYPROJECT["project"]["dependencies"] if _name(r) == "confluent-kafka")
+    extras = set(re.search(r"\[([^\]]*)\]", req).group(1).split(","))
+    assert extras == set(EXTRA_PACKAGES), req
+    for extra, names in EXTRA_PACKAGES.items():
+        assert names <= conda, f"confluent-kafka[{extra}] needs {names - conda} in environment.yml"
+
+
 def test_readme_shows_the_two_commands_and_ci_runs_one():
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
