@@ -35,6 +35,8 @@ TOOLS = {
     "kafka-features": "org.apache.kafka.tools.FeatureCommand",
     # open, committed and hanging transactions (KIP-664, notebook 08)
     "kafka-transactions": "org.apache.kafka.tools.TransactionsCommand",
+    # ACLs on the secured lab (notebook 12)
+    "kafka-acls": "org.apache.kafka.tools.AclCommand",
 }
 # Throughput tools need the optimising compiler; the rest start faster without it.
 FULL_SPEED = {"kafka-producer-perf-test", "kafka-consumer-perf-test", "kafka-server-start"}

@@ -4,7 +4,7 @@ Notebooks reach them as ``lk.exercises``: ``lk.exercises.check_first_message(lab
 prints one verdict line that starts with ✔ (correct) or ✘ (not yet) and returns True or False; it
 never raises (``verdict``). The checks live by lesson: ``basics`` (00-03), ``consuming`` (04-05),
 ``durability`` (06-07),
-``transactions`` (08), ``streams`` (09), ``connect`` (10), ``monitoring`` (11).
+``transactions`` (08), ``streams`` (09), ``connect`` (10), ``monitoring`` (11), ``security`` (12).
 """
 from .basics import check_first_message, check_in_order, check_safe_producer, check_topic
 from .connect import check_tagged_source
@@ -19,3 +19,5 @@ __all__ = ["Wrong", "check_commit_and_abort", "check_committed", "check_durable"
            "check_in_order", "check_one_partition_each", "check_safe_producer", "check_tagged_source",
            "check_tombstone", "check_topic", "check_window_counts", "read_all", "stable_and_high"]
 __all__ += ["check_bytes_in"]
+from .security import check_read_grant  # notebook 12
+__all__ += ["check_read_grant"]
