@@ -151,7 +151,7 @@ def _secure_command(cluster, args) -> int:
         print(f"User {args.name} may use topics, groups and transactional ids named '{args.name}.*'.")
         print(f"Password: {settings['sasl.password']}  (`labkit client-config {args.name}` prints it again)")
     else:
-        print(users.client_config(cluster, args.name), end="")
+        print(users.client_config(cluster, args.name, java=args.java), end="")
     return 0
 
 
@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("name")
     ccfg = sub.add_parser("client-config", help="print the client properties to log in to the secured lab as NAME")
     ccfg.add_argument("name", help="a user made by `labkit user add`, or admin")
+    ccfg.add_argument("--java", action="store_true",
+                      help="Java client names (sasl.jaas.config), for Kafka's tools' --command-config")
     for verb_parser in sub.choices.values():  # `labkit up --backend compose` works as well
         verb_parser.add_argument("--backend", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         verb_parser.add_argument("--secure", action="store_true",

@@ -128,6 +128,13 @@ def client_settings(user: str, password: str) -> dict[str, str]:
             "sasl.username": user, "sasl.password": password}
 
 
+def java_settings(user: str, password: str) -> dict[str, str]:
+    """The same login for Kafka's Java clients and tools (``--command-config``): Java has no
+    ``sasl.username``/``sasl.password``; it takes a JAAS line in ``sasl.jaas.config``."""
+    return {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": MECHANISM,
+            "sasl.jaas.config": jaas("scram.ScramLoginModule", username=user, password=password)}
+
+
 def check_user_name(name: str) -> str:
     """A learner name usable as principal and as topic prefix, or a LabError saying why not."""
     if not isinstance(name, str) or not USER_NAME.fullmatch(name):

@@ -67,7 +67,11 @@ def _wait_usable(bootstrap: str, settings: dict) -> None:
                  hint="is every broker of the secured lab running? `labkit status --secure` tells.")
 
 
-def client_config(cluster, name: str) -> str:
-    """The properties file text a client needs to log in as ``name`` (``labkit client-config``)."""
-    settings = {"bootstrap.servers": cluster.bootstrap_servers, **secure.credentials(cluster.state_dir, name)}
+def client_config(cluster, name: str, java: bool = False) -> str:
+    """The properties file text a client needs to log in as ``name`` (``labkit client-config``):
+    librdkafka's names, or with ``java`` those of Kafka's Java tools (``--command-config``)."""
+    login = secure.credentials(cluster.state_dir, name)
+    if java:
+        login = secure.java_settings(login["sasl.username"], login["sasl.password"])
+    settings = {"bootstrap.servers": cluster.bootstrap_servers, **login}
     return "\n".join(f"{k}={v}" for k, v in settings.items()) + "\n"
