@@ -29,7 +29,8 @@ __version__ = "0.1.0"
 
 # Loaded on first use: the CLI and Kafka's tool shims import labkit too, and need no pandas.
 _LAZY = {"exercises": ".lessons", "failover": ".chaos", "burrow": ".observe.burrow",
-         "topics": ".topics", "wait": ".wait", "connect": ".connect", "streams": ".streams"}
+         "topics": ".topics", "wait": ".wait", "connect": ".connect", "streams": ".streams",
+         "schemas": ".schemas", "node": ".node"}  # notebook 12
 
 
 def __getattr__(name: str):
