@@ -152,3 +152,72 @@ def test_plain_down_stops_the_secured_lab_too(secured, monkeypatch, tmp_path, ca
     assert "The secured lab:" in capsys.readouterr().out
     assert all(row["state"] == "stopped" for row in secured.status())
     secured.up(out=io.StringIO())  # later tests (and the fixture's down) find it running again
+
+
+# ---- the external backend, with the secured lab standing in for a managed cluster ------------
+@pytest.fixture
+def external_env(secured, tmp_path, monkeypatch):
+    """LABKIT_BOOTSTRAP (two of the three brokers, as a provider's one address would lead to all)
+    and LABKIT_CLIENT_CONFIG with a lab user's login, in librdkafka's names."""
+    login = users.add_user(secured, "ext")
+    path = tmp_path / "client.properties"
+    path.write_text("# as a provider hands it out\n" + "".join(f"{k}={v}\n" for k, v in login.items()))
+    bootstrap = ",".join(secured.bootstrap_servers.split(",")[:2])
+    monkeypatch.setenv("LABKIT_BOOTSTRAP", bootstrap)
+    monkeypatch.setenv("LABKIT_CLIENT_CONFIG", str(path))
+    monkeypatch.delenv("LABKIT_BACKEND", raising=False)
+    yield path
+    clients._CREDENTIALS.pop(bootstrap, None)
+
+
+def test_external_backend_clients_and_inspection(external_env, secured):
+    import labkit as lk
+    lab = lk.start(quiet=True)
+    assert lab.cluster.backend == "external"
+    with lab.admin() as admin:  # the file's login: the user's view of the cluster
+        clients.result(admin.create_topics([NewTopic("ext.orders", 3, 3)])["ext.orders"], "create")
+    with lab.producer() as p:
+        p.produce("ext.orders", b"hello")
+        assert p.flush(15) == 0
+    status = lab.status()
+    assert sorted(status.index) == [1, 2, 3] and status["controller"].sum() == 1
+    with pytest.raises(LabError, match="TOPIC_AUTHORIZATION_FAILED"):  # still only its prefix
+        with lab.admin() as admin:
+            clients.result(admin.create_topics([NewTopic("payments2", 1, 3)])["payments2"], "create")
+
+
+def test_external_backend_refuses_broker_control(external_env, secured):
+    import labkit as lk
+    lab = lk.start(quiet=True)
+    for verb in ("kill", "stop_broker", "pause", "resume", "start_broker"):
+        t0 = time.monotonic()
+        with pytest.raises(LabError, match="not the lab's to break"):
+            getattr(lab, verb)(1)
+        assert time.monotonic() - t0 < 1
+    assert all(row["state"] == "running" for row in secured.status())  # nothing was touched
+
+
+def test_external_backend_bad_config(external_env, monkeypatch):
+    from labkit.cluster import get_cluster
+    monkeypatch.setenv("LABKIT_CLIENT_CONFIG", str(external_env.parent / "missing.properties"))
+    with pytest.raises(LabError, match="cannot be read"):
+        get_cluster()
+    bad = external_env.parent / "bad.properties"
+    bad.write_text("security.protocol=SASL_PLAINTEXT\nthis line has no equals sign\n")
+    monkeypatch.setenv("LABKIT_CLIENT_CONFIG", str(bad))
+    with pytest.raises(LabError, match="line 2"):
+        get_cluster()
+    wrong = external_env.parent / "wrong.properties"
+    wrong.write_text(external_env.read_text().replace("sasl.password=", "sasl.password=x"))
+    monkeypatch.setenv("LABKIT_CLIENT_CONFIG", str(wrong))
+    t0 = time.monotonic()
+    with pytest.raises(LabError, match="Authentication failed"):
+        get_cluster().up(out=io.StringIO())
+    assert time.monotonic() - t0 < 8
+
+
+def test_cli_plain_up_refuses_a_secured_folder(secured, monkeypatch, capsys):
+    monkeypatch.setenv("LABKIT_STATE_DIR", str(secured.state_dir))
+    monkeypatch.delenv("LABKIT_BOOTSTRAP", raising=False)
+    assert cli.main(["up"]) == 2
+    assert "secured (SASL/SCRAM) lab cluster" in capsys.readouterr().err
