@@ -40,30 +40,16 @@ class LocalCluster(Cluster):
 
     def __init__(self, state_dir: Path | None = None, port_base: int | None = None,
                  secure: bool | None = None):
-        """``secure=True``: the secured lab (notebook 12), by default in its own folder and ports;
-        ``None``: whatever the folder records."""
+        """``secure``: the secured lab (notebook 12, own folder and ports); None: as the folder records."""
         default_dir = config.secure_state_dir() if secure else config.state_dir()
         self.state_dir = Path(state_dir or default_dir).expanduser().resolve()
         self.secure = security.is_secure(self.state_dir) if secure is None else secure
         self.port_base = port_base or self._stored_base() or (
             config.secure_port_base() if self.secure else config.port_base())
         self.bootstrap_servers = config.bootstrap_servers(self.port_base)
-        self.secrets = None
+        self.secrets = None  # the secured lab's, once its folder has them (cluster/secure.py)
         if self.secure and security.is_secure(self.state_dir):
-            self._use_secrets(security.load(self.state_dir))
-
-    def _use_secrets(self, secrets: dict) -> None:
-        """Every client labkit makes for this cluster logs in as admin (clients.register_credentials)."""
-        from .. import clients
-        self.secrets = secrets
-        clients.register_credentials(self.bootstrap_servers,
-                                     security.client_settings(security.ADMIN, secrets["admin_password"]))
-
-    def _prepare_mode(self) -> None:
-        """Refuse a folder of the other mode; a secured one gets its secrets (once) before formatting."""
-        security.check_mode(self.state_dir, self.secure)
-        if self.secure and self.secrets is None:
-            self._use_secrets(security.init(self.state_dir))
+            security.attach(self, security.load(self.state_dir))
 
     def _server_properties(self, node: int) -> str:
         return server_properties(node, self.node_dir(node), self.port_base, self.secrets)
@@ -174,7 +160,7 @@ class LocalCluster(Cluster):
     def format(self, out=sys.stderr) -> None:
         """Create or repair the cluster's storage without starting it (``up`` does this first)."""
         storage.claim(self.state_dir)
-        self._prepare_mode()
+        security.prepare(self)
         with self._lock("format", out):
             fetch.fetch(out)
             self._ensure_formatted({n for n in config.NODES if self._find(n)}, out)
@@ -199,7 +185,7 @@ class LocalCluster(Cluster):
         idle_stop = idle_stop or config.idle_stop()
         security.check_mode(self.state_dir, self.secure)  # before anything is written
         storage.claim(self.state_dir)
-        self._prepare_mode()
+        security.prepare(self)
         with locked(self.state_dir, "up", out):  # a second `up` waits here, then finds it running
             running = {n for n in config.NODES if self._find(n, out)}
             if running == set(config.NODES):
@@ -263,6 +249,8 @@ class LocalCluster(Cluster):
                 for n in config.NODES:
                     shutil.rmtree(self.node_dir(n), ignore_errors=True)
                 (self.state_dir / storage.STATE_FILE).unlink(missing_ok=True)
+                # lab users' logins lived in the wiped metadata; security.json stays: the folder stays secured
+                shutil.rmtree(self.state_dir / security.USERS_DIR, ignore_errors=True)
                 out.write(f"Wiped the cluster's data in {self.state_dir}.\n")
             elif not victims:
                 out.write("No broker was running.\n")

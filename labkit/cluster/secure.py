@@ -81,6 +81,20 @@ def init(state_dir: Path) -> dict:
     return secrets_
 
 
+def attach(cluster, secrets: dict) -> None:
+    """Every client labkit makes for ``cluster`` logs in as admin (clients.register_credentials)."""
+    from .. import clients
+    cluster.secrets = secrets
+    clients.register_credentials(cluster.bootstrap_servers, client_settings(ADMIN, secrets["admin_password"]))
+
+
+def prepare(cluster) -> None:
+    """Before ``up``/``format``: refuse a folder of the other mode; a secured one gets its secrets once."""
+    check_mode(cluster.state_dir, cluster.secure)
+    if cluster.secure and cluster.secrets is None:
+        attach(cluster, init(cluster.state_dir))
+
+
 def jaas(module: str, **options: str) -> str:
     body = " ".join(f'{k}="{v}"' for k, v in options.items())
     return f"org.apache.kafka.common.security.{module} required {body};"

@@ -221,3 +221,10 @@ def test_cli_plain_up_refuses_a_secured_folder(secured, monkeypatch, capsys):
     monkeypatch.delenv("LABKIT_BOOTSTRAP", raising=False)
     assert cli.main(["up"]) == 2
     assert "secured (SASL/SCRAM) lab cluster" in capsys.readouterr().err
+
+
+def test_secured_brokers_listen_on_loopback_only(secured):
+    for row in secured.status():
+        addresses = procs.listening_addresses(row["pid"])
+        assert config.client_port(row["broker"], secured.port_base) in {port for _, port in addresses}
+        assert {addr for addr, _ in addresses} == {"127.0.0.1"}, addresses
