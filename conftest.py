@@ -31,6 +31,7 @@ def pytest_configure(config):
                if k in os.environ}
     os.environ.update(suite_env())
     os.environ.pop("LABKIT_IDLE_STOP", None)  # the suite's cluster must not stop mid-run
+    os.environ.pop("LABKIT_SECURE_STATE_DIR", None)  # notebook 12's secured lab: next to the suite's folder
     if learner and learner != {k: os.environ[k] for k in learner}:
         print(f"labkit: the suite ignores your {', '.join(sorted(learner))} and runs its own cluster "
               f"in {STATE_DIR} (ports from {os.environ['LABKIT_PORT_BASE']}).")
@@ -77,7 +78,18 @@ def pytest_sessionstart(session):
         cluster.down(out=open(os.devnull, "w"))
 
 
+def _stop_secured() -> None:
+    """Notebook 12's secured lab (.lab-test/cluster-secure), should a failed run have left it up."""
+    from labkit.cluster.local import LocalCluster
+
+    folder = STATE_DIR.with_name(STATE_DIR.name + "-secure")
+    if folder.is_dir():
+        LocalCluster(state_dir=folder, secure=True).down(out=open(os.devnull, "w"))
+
+
 def pytest_sessionfinish(session, exitstatus):
     cluster = _suite_cluster()
     if _alone(False) and cluster is not None and STATE_DIR.exists():
         cluster.down(wipe=True, out=open(os.devnull, "w"))
+    if _alone(False):
+        _stop_secured()
