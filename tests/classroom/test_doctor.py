@@ -88,3 +88,12 @@ def test_start_runs_a_round_trip_and_stops(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "✔ round trip (--start)" in res.stdout and "up, produce, consume, down" in res.stdout
     assert all(procs.port_free(config.client_port(n, base)) for n in config.NODES)
+
+
+def test_the_labs_own_brokers_are_not_a_clash(lab):
+    """Ports held by this lab's running brokers (their argv names the state folder) are ✔."""
+    assert all(r["state"] == "running" for r in lab.cluster.status())
+    rows = {r.check: r for r in checks.ports()}
+    for what in ("broker ports", "controller ports"):
+        assert rows[what].ok and "held by this lab" in rows[what].seen, rows[what]
+    assert checks.all_rows() and cli.main(["doctor"]) == 0
