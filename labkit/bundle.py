@@ -112,6 +112,10 @@ def bundle(dest: Path, *, platforms: tuple[str, ...] = (), python: str | None = 
            extras: str = "dev", out=sys.stdout) -> dict:
     """Write the kit into ``dest`` (``labkit bundle DIR``); returns what KIT.json records."""
     dest = Path(dest).expanduser().resolve()
+    if not (ROOT / "pyproject.toml").is_file():
+        raise LabError("labkit bundle builds the kit from a clone of the lab, and this labkit was installed "
+                       "from a wheel.", hint="run it in a clone: `git clone ...; make setup; "
+                                             ".venv/bin/labkit bundle DIR`.")
     if dest.exists() and any(dest.iterdir()) and not (dest / "KIT.json").exists():
         raise LabError(f"{dest} exists and is not an offline kit.", hint="name a new or empty folder.")
     dest.mkdir(parents=True, exist_ok=True)

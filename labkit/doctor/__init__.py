@@ -30,7 +30,7 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def round_trip(out=None, timeout: float = 60.0) -> Row:
+def round_trip(out=None, timeout: float = 60.0, backend: str | None = None) -> Row:
     """Start the lab cluster, write and read back one record, stop it again (``--start``).
 
     A cluster that was already running is used and left running: the doctor stops only what it
@@ -42,7 +42,7 @@ def round_trip(out=None, timeout: float = 60.0) -> Row:
 
     out = out or sys.stdout
     began = time.monotonic()
-    cluster = get_cluster()
+    cluster = get_cluster(backend)
     was_up = all(r["state"] == "running" for r in cluster.status())
     try:
         if not was_up:
@@ -83,7 +83,7 @@ def run(start: bool = False, backend: str | None = None, out=None) -> int:
           f"state in {config.state_dir()}", file=out)
     rows = checks.all_rows(backend)
     if start and not any(r.blocks and not r.ok for r in rows):
-        rows.append(round_trip(out=out))
+        rows.append(round_trip(out=out, backend=backend))
     elif start:
         rows.append(Row("round trip (--start)", False, "not tried: a ✘ above blocks it", "fix the ✘ rows first"))
     print(table(rows), file=out)

@@ -109,3 +109,11 @@ def test_fresh_clone_installs_and_runs_from_the_kit(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert maven.complete(cache / f"kafka-{config.KAFKA_VERSION}" / "libs", checksums=True)
+
+
+def test_bundle_needs_a_clone(tmp_path, monkeypatch):
+    """A labkit installed from a wheel (a learner's, from a kit) cannot build a kit: it says so."""
+    monkeypatch.setattr(bundle, "ROOT", tmp_path / "site-packages")
+    with pytest.raises(LabError, match="builds the kit from a clone"):
+        bundle.bundle(tmp_path / "kit")
+    assert not (tmp_path / "kit").exists()
