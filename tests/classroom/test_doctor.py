@@ -26,7 +26,9 @@ def test_this_machine_is_ready(capsys):
     out = capsys.readouterr().out
     rows = checks.all_rows()
     assert rc == 0, out
-    assert [r.check for r in rows if not r.ok] == [], out
+    # on a fresh machine the later lessons' jars arrive when their tests first run (after this one):
+    # the only row allowed to be short of ✔, and then as a note (!), never a ✘
+    assert [r.check for r in rows if not r.ok and r.check != "later lessons' jars"] == [], out
     assert "✘" not in out and "Ready for the lab." in out
     for what in ("Java 17+", "broker ports", "Connect REST port", "JupyterLab 4", "free memory"):
         assert what in out
