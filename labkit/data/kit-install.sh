@@ -38,7 +38,8 @@ fi
 
 DEST=${1:-kafka-lab}
 "$PYTHON" -m venv "$DEST/.venv"
-"$DEST/.venv/bin/python" -m pip install --quiet --no-index --find-links "$WHEELS" "labkit[$(sed -n 's/.*"extras": "\([^"]*\)".*/\1/p' "$KIT/KIT.json")]"
+EXTRAS=$(sed -n 's/.*"extras": "\([^"]*\)".*/\1/p' "$KIT/KIT.json")
+"$DEST/.venv/bin/python" -m pip install --quiet --no-index --find-links "$WHEELS" "labkit${EXTRAS:+[$EXTRAS]}"
 cp -R "$KIT/notebooks" "$DEST/notebooks"
 copy_jars
 echo "Installed in $DEST. Next: cd $DEST && .venv/bin/labkit doctor && .venv/bin/labkit up && .venv/bin/labkit jupyter --notebook-dir=notebooks"

@@ -135,7 +135,8 @@ def _holder(port: int) -> tuple[int | None, str]:
     for c in conns:
         if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN:
             return c.pid, procs.cmdline(c.pid) if c.pid else ""
-    return None, ("another user's process" if not procs.port_free(port) else "")
+    # macOS lists only the user's own sockets without root: say how to find the holder
+    return None, (f"a process labkit cannot see (`sudo lsof -i :{port}` names it)" if not procs.port_free(port) else "")
 
 
 def lab_ports(base: int | None = None) -> list[tuple[str, list[int], bool]]:
