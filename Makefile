@@ -14,13 +14,17 @@ TIMED = @mkdir -p .lab-test/timings && echo $$(( $$(date +%s) - $(START) )) > .l
 
 .PHONY: setup lab test check engine test-engine up down status bench clean compose-up compose-down
 
+# `make lab OFFLINE=KIT` installs from an offline kit (`labkit bundle KIT`): no index, no Maven.
+PIP_OFFLINE := $(if $(OFFLINE),--no-index --find-links $(abspath $(OFFLINE))/wheels,)
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(if $(OFFLINE),,$(BIN)/python -m pip install --quiet --upgrade pip)
+	$(BIN)/python -m pip install --quiet $(PIP_OFFLINE) -e ".[dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)
+	$(if $(OFFLINE),sh $(OFFLINE)/install.sh --jars,)
 	$(BIN)/labkit fetch
 
 # When JupyterLab exits, labkit says the cluster is still running and how to stop it;

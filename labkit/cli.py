@@ -7,6 +7,8 @@
     labkit connect up | down | status | logs [-n LINES]
     labkit up --secure | user add NAME | client-config NAME   (the secured lab, notebook 12;
         every verb takes --secure; a plain `down` stops the secured lab too)
+    labkit doctor [--start]
+    labkit bundle DIR [--platform TAG]... [--python-version X.Y] [--extras dev]
 
 Errors print as a message and a ``Hint:`` line and exit with status 2, never a stack trace.
 Ctrl-C, SIGTERM and SIGHUP (a closed terminal) end a command the same way: an interrupted ``up``
@@ -210,6 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     ccfg.add_argument("name", help="a user made by `labkit user add`, or admin")
     ccfg.add_argument("--java", action="store_true",
                       help="Java client names (sasl.jaas.config), for Kafka's tools' --command-config")
+    doc = sub.add_parser("doctor", help="check this machine for the lab: one table of ✔/✘ rows, each ✘ with its fix")
+    doc.add_argument("--start", action="store_true", help="also run the cluster once: up, produce, consume, down")
+    kit = sub.add_parser("bundle", help="write an offline kit: wheels, Kafka's jars, notebooks, install.sh")
+    kit.add_argument("dir")
+    kit.add_argument("--platform", action="append", default=[], help="also wheels for this pip platform tag")
+    kit.add_argument("--python-version", help="the other platforms' Python (default: this one's)")
+    kit.add_argument("--extras", default="dev", help="labkit's extras to include (default: dev, as make lab)")
     for verb_parser in sub.choices.values():  # `labkit up --backend compose` works as well
         verb_parser.add_argument("--backend", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         verb_parser.add_argument("--secure", action="store_true",
@@ -230,6 +239,13 @@ def main(argv: list[str] | None = None) -> int:
             print(fetch.fetch(sys.stderr))
             exporter.fetch_agent(sys.stderr)  # the metrics agent (notebook 11)
             cds.ensure(sys.stderr)
+            return 0
+        if args.command == "doctor":  # issue 20: the pre-flight check, before any cluster is made
+            from . import doctor
+            return doctor.run(start=args.start, backend=args.backend)
+        if args.command == "bundle":  # issue 20: the offline kit
+            from .bundle import bundle
+            bundle(args.dir, platforms=tuple(args.platform), python=args.python_version, extras=args.extras)
             return 0
         cluster = _pick_cluster(args)
         if args.command in ("user", "client-config"):

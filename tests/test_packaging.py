@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # pip name -> conda-forge name
 CONDA_NAMES = {"confluent-kafka": "python-confluent-kafka", "docker": "docker-py",
-               "prometheus-client": "prometheus_client"}  # conda-forge spells it with _
+               "prometheus-client": "prometheus_client", "jupyterlab-rise": "jupyterlab_rise"}  # conda-forge spells it with _
 
 
 def _name(req: str) -> str:

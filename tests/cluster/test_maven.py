@@ -50,3 +50,14 @@ def test_an_extra_without_its_required_jar_is_a_fetch_error(pom):
         fetch.fetch_extra("extra", pom, out=io.StringIO(), transitive=False, required=("kafka-streams-",))
     assert "could not resolve extra" in err.value.message and "Maven Central" in err.value.hint
     assert fetch.extra_dir("extra") is None
+
+
+def test_progress_names_a_jar_when_it_starts_and_when_it_is_done():
+    out = io.StringIO()
+    url = "https://repo.maven.apache.org/maven2/org/rocksdb/rocksdbjni/10.1.3/rocksdbjni-10.1.3"
+    count = maven._progress(f"Downloading from central: {url}.jar", 0, out)
+    count = maven._progress(f"Downloading from central: {url}.pom", count, out)  # poms are not news
+    count = maven._progress(f"Downloaded from central: {url}.jar (73 MB at 9.8 MB/s)", count, out)
+    assert count == 1
+    assert out.getvalue().splitlines() == ["  [...] rocksdbjni-10.1.3.jar downloading",
+                                           "  [  1] rocksdbjni-10.1.3.jar (73 MB)"]
