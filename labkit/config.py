@@ -13,6 +13,9 @@ let tests and classrooms run a second cluster beside a learner's own (introduced
 - ``LABKIT_IDLE_STOP``: minutes without any client after which ``up``'s watchdog stops the cluster.
 - ``LABKIT_METRICS``: ``0`` starts brokers without the metrics agent (``cluster/exporter.py``, notebook 11).
 - ``LABKIT_OWNER``: who a new state folder belongs to (``lab``; the suite and the bench set theirs).
+- ``LABKIT_SECURE_STATE_DIR``: the secured lab's folder (default ``<state dir>-secure``, notebook 12).
+- ``LABKIT_BOOTSTRAP`` and ``LABKIT_CLIENT_CONFIG``: any existing cluster (a managed one) as the
+  lab's backend, with the client properties file its provider hands out (notebook 12).
 """
 from __future__ import annotations
 
