@@ -3,7 +3,8 @@
 Notebooks reach them as ``lk.exercises``: ``lk.exercises.check_first_message(lab, ...)``. Each check
 prints one verdict line that starts with ✔ (correct) or ✘ (not yet) and returns True or False; it
 never raises (``verdict``). The checks live by lesson: ``basics`` (00-03), ``consuming`` (04-05),
-``durability`` (06-07), ``transactions`` (08), ``streams`` (09), ``connect`` (10), ``monitoring`` (11), ``security`` (12).
+``durability`` (06-07), ``transactions`` (08), ``streams`` (09), ``connect`` (10),
+``monitoring`` (11), ``security`` (12).
 """
 from .basics import check_first_message, check_in_order, check_safe_producer, check_topic
 from .connect import check_tagged_source
