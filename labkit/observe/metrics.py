@@ -26,7 +26,6 @@ COLUMNS = ["broker", "metric", "labels", "value"]
 TIMEOUT = 2.0  # seconds per broker: the agent answers in tens of ms; a paused JVM never does
 # what a sampler keeps by default: the broker's own metrics, heap and GC (not every JVM detail)
 SAMPLED = r"^(up|kafka_|jvm_memory_used_bytes|jvm_gc_collection_seconds)"
-_POOL = ThreadPoolExecutor(max_workers=len(config.NODES), thread_name_prefix="labkit-metrics")
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -96,8 +95,10 @@ def scrape(cluster, match: str | None = None, timeout: float = TIMEOUT, stamped:
     base = getattr(cluster, "port_base", None) or config.port_base()
     pattern = _pattern(match)
     rows, stamps = [], {}
-    for part in _POOL.map(lambda n: _one(n, base, timeout, stamps), config.NODES):
-        rows += part
+    # a pool per scrape: its threads end with it, so a stopped sampler or dashboard leaves none behind
+    with ThreadPoolExecutor(max_workers=len(config.NODES), thread_name_prefix="labkit-metrics") as pool:
+        for part in pool.map(lambda n: _one(n, base, timeout, stamps), config.NODES):
+            rows += part
     df = pd.DataFrame(rows, columns=COLUMNS)
     if pattern is not None:
         df = df[[m == "up" or bool(pattern.search(m)) for m in df["metric"]]].reset_index(drop=True)
