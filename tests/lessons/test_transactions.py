@@ -41,6 +41,16 @@ def test_empty_topic_as_shipped(lab, capsys):
     assert "is empty" in verdict(capsys)
 
 
+def _receipts_then_voids_begun(lab, topic):
+    """r1-r3 committed, then void-1/2 produced in a transaction left open (not yet flushed)."""
+    p = _txn_producer(lab, topic)
+    _transaction(p, topic, ["r1", "r2", "r3"])
+    p.begin_transaction()
+    for v in ("void-1", "void-2"):
+        p.produce(topic, v.encode())
+    return p
+
+
 def test_without_transactions(lab, capsys):
     topic = _topic(lab, "plain")
     produce(lab, topic, [(None, v) for v in ("r1", "r2", "r3", "void-1", "void-2")])
@@ -50,11 +60,7 @@ def test_without_transactions(lab, capsys):
 
 def test_transaction_left_open(lab, capsys):
     topic = _topic(lab, "open")
-    p = _txn_producer(lab, topic)
-    _transaction(p, topic, ["r1", "r2", "r3"])
-    p.begin_transaction()
-    for v in ("void-1", "void-2"):
-        p.produce(topic, v.encode())
+    p = _receipts_then_voids_begun(lab, topic)
     p.flush(10)  # written, neither committed nor aborted
     assert exercises.check_commit_and_abort(lab, topic) is False
     line = verdict(capsys)
@@ -77,11 +83,7 @@ def test_receipts_written_plainly_void_aborted(lab, capsys):
 
 def test_aborted_before_anything_was_sent(lab, capsys):
     topic = _topic(lab, "purged")
-    p = _txn_producer(lab, topic)
-    _transaction(p, topic, ["r1", "r2", "r3"])
-    p.begin_transaction()
-    for v in ("void-1", "void-2"):
-        p.produce(topic, v.encode())
+    p = _receipts_then_voids_begun(lab, topic)
     p.abort_transaction(30)  # no flush: librdkafka purges both before they are sent
     assert exercises.check_commit_and_abort(lab, topic) is False
     assert "call producer.flush() before aborting" in verdict(capsys)
