@@ -181,6 +181,12 @@ def test_external_backend_clients_and_inspection(external_env, secured):
         assert p.flush(15) == 0
     status = lab.status()
     assert sorted(status.index) == [1, 2, 3] and status["controller"].sum() == 1
+    # inspection and pictures work on a cluster that is not the lab's (issue 19)
+    brokers = lab.brokers()
+    assert sorted(brokers["id"]) == [1, 2, 3] and brokers["alive"].all() and brokers["is_controller"].sum() == 1
+    parts = lab.partitions("ext.orders")
+    assert len(parts) == 3 and all(len(r) == 3 for r in parts["replicas"])
+    assert lab.plot_partitions("ext.orders") is not None
     with pytest.raises(LabError, match="TOPIC_AUTHORIZATION_FAILED"):  # still only its prefix
         with lab.admin() as admin:
             clients.result(admin.create_topics([NewTopic("payments2", 1, 3)])["payments2"], "create")
