@@ -50,6 +50,11 @@ def register_credentials(bootstrap: str, settings: dict) -> None:
     _CREDENTIALS[bootstrap] = dict(settings)
 
 
+def forget_credentials(bootstrap: str) -> None:
+    """A plain cluster now answers at ``bootstrap``: its clients log in as nobody."""
+    _CREDENTIALS.pop(bootstrap, None)
+
+
 def credentials(bootstrap: str) -> dict:
     """The login settings registered for ``bootstrap`` ({} for the plain lab)."""
     return dict(_CREDENTIALS.get(bootstrap, {}))

@@ -254,6 +254,8 @@ class LocalCluster(Cluster):
                 out.write(f"Wiped the cluster's data in {self.state_dir}.\n")
             elif not victims:
                 out.write("No broker was running.\n")
+            if self.secure:  # its login goes with it: a plain cluster may answer on these ports next
+                security.detach(self)
 
     # ---- broker control (notebook 06): base.Cluster waits and words; here the signals ----------
     def _kill(self, node: int) -> None:

@@ -88,11 +88,18 @@ def attach(cluster, secrets: dict) -> None:
     clients.register_credentials(cluster.bootstrap_servers, client_settings(ADMIN, secrets["admin_password"]))
 
 
+def detach(cluster) -> None:
+    """After ``down``: clients for these ports no longer log in (``prepare`` attaches again)."""
+    from .. import clients
+    clients.forget_credentials(cluster.bootstrap_servers)
+
+
 def prepare(cluster) -> None:
-    """Before ``up``/``format``: refuse a folder of the other mode; a secured one gets its secrets once."""
+    """Before ``up``/``format``: refuse a folder of the other mode; a secured one gets its secrets
+    (created once) and its login registered again."""
     check_mode(cluster.state_dir, cluster.secure)
-    if cluster.secure and cluster.secrets is None:
-        attach(cluster, init(cluster.state_dir))
+    if cluster.secure:
+        attach(cluster, cluster.secrets or init(cluster.state_dir))
 
 
 def jaas(module: str, **options: str) -> str:

@@ -234,3 +234,22 @@ def test_secured_brokers_listen_on_loopback_only(secured):
         addresses = procs.listening_addresses(row["pid"])
         assert config.client_port(row["broker"], secured.port_base) in {port for _, port in addresses}
         assert {addr for addr, _ in addresses} == {"127.0.0.1"}, addresses
+
+
+def test_a_plain_cluster_never_inherits_a_secured_ones_login(tmp_path):
+    """The suite's throwaway clusters reuse ports: a plain one started where a secured lab ran
+    must not get its SASL login (a fresh-clone run waited out `up` that way). The login goes
+    with the secured lab's `down` and comes back with its `up`."""
+    base = free_base()
+    bootstrap = config.bootstrap_servers(base)
+    (tmp_path / "was-secured").mkdir()
+    was = LocalCluster(state_dir=tmp_path / "was-secured", port_base=base, secure=True)
+    secure.prepare(was)  # what `up` does first: the folder's secrets, the admin's login
+    assert clients.credentials(bootstrap)["sasl.username"] == "admin"
+    was.down(out=io.StringIO())  # nothing runs; the login goes all the same
+    assert clients.credentials(bootstrap) == {}
+    conf = clients.merge("admin", bootstrap, None, {})
+    assert "sasl.username" not in conf and "security.protocol" not in conf
+    secure.prepare(was)
+    assert clients.credentials(bootstrap)["sasl.username"] == "admin"
+    was.down(out=io.StringIO())
