@@ -54,7 +54,9 @@ def test_a_taken_port_names_its_process(tmp_path):
     """Another process listening on broker 1's port: ✘, its pid and command line, exit 1."""
     base = free_base()
     port = config.client_port(1, base)
+    # SO_REUSEADDR: a throwaway cluster that used this port a moment ago may leave TIME_WAIT sockets
     holder = subprocess.Popen([sys.executable, "-c", "import socket,sys; s=socket.socket(); "
+                               "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
                                f"s.bind(('127.0.0.1', {port})); s.listen(); sys.stdin.read()"],
                               stdin=subprocess.PIPE)
     try:

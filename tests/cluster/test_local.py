@@ -151,6 +151,7 @@ def test_port_taken_names_port_and_owner(tmp_path):
     cluster = _other_cluster(tmp_path)
     port = config.client_port(2, cluster.port_base)
     holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a spare's TIME_WAIT sockets
     holder.bind((config.HOST, port))
     holder.listen()
     try:

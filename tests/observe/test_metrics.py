@@ -112,6 +112,7 @@ def test_a_taken_metrics_port_is_a_lab_error_naming_it(tmp_path):
     base = free_base()
     port = config.metrics_port(2, base)
     with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a spare's TIME_WAIT sockets
         squatter.bind((config.HOST, port))
         squatter.listen()
         cluster = LocalCluster(state_dir=tmp_path / "spare", port_base=base)
