@@ -6,11 +6,12 @@ import time
 import uuid
 
 import pytest
+from clicks import run_topics
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from labkit import LabError
 from labkit.cluster import procs
-from labkit.streams import StreamsApp, run_app, time_zero
+from labkit.streams import StreamsApp, run_app
 from labkit.wait import wait_for
 
 LINES = [(1, "the cat"), (3, "the dog"), (12, "a cat"), (4, "the late"), (30, "end")]
@@ -21,10 +22,7 @@ def no_jvm(app) -> bool:
 
 
 def test_run_show_consume_stop(lab):
-    run = uuid.uuid4().hex[:6]
-    src = lab.fresh_topic(f"ks-lines-{run}", partitions=1)
-    out = lab.fresh_topic(f"ks-counts-{run}", partitions=1)
-    base = time_zero()
+    run, src, out, _, base = run_topics(lab, "ks", changelog=False)
     app = run_app(lab, f"ks-{run}", src, out, window_s=10, grace_s=5, out=io.StringIO())
     try:
         assert app.state == "RUNNING" and procs.alive(app.pid)
@@ -54,10 +52,7 @@ def test_run_show_consume_stop(lab):
 def test_state_restored_from_the_changelog_after_kill(lab):
     """kill -9 and a wiped local state folder: the restarted app rebuilds its counts from the
     changelog topic, so a window's final count includes the records counted before the crash."""
-    run = uuid.uuid4().hex[:6]
-    src = lab.fresh_topic(f"ks-kill-{run}", partitions=1)
-    out = lab.fresh_topic(f"ks-kill-out-{run}", partitions=1)
-    base = time_zero()
+    run, src, out, _, base = run_topics(lab, "ks-kill", changelog=False)
     app = run_app(lab, f"ks-kill-{run}", src, out, window_s=10, grace_s=0, out=io.StringIO())
     try:
         produce_lines(lab, src, base, [(1, "x"), (2, "x")])

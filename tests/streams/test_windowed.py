@@ -1,14 +1,13 @@
 """labkit.streams.windowed on the live cluster: counts per key per window, late records dropped,
 state written to a compacted changelog and restored from it by a fresh instance after a crash."""
 import time
-import uuid
 
 import pytest
-from clicks import RECORDS
+from clicks import RECORDS, run_topics
 
 from labkit import LabError
 from labkit.lessons.streams import plan
-from labkit.streams import WindowedCount, read_results, time_zero
+from labkit.streams import WindowedCount, read_results
 from labkit.streams.windowed import restore_state
 
 def as_counts(rows):
@@ -68,11 +67,7 @@ def test_bad_input_is_a_lab_error(lab, topics):
 
 def test_many_records_over_several_partitions(lab):
     """More records than one batch, over 3 partitions, each with its own stream time."""
-    run = uuid.uuid4().hex[:6]
-    src = lab.fresh_topic(f"st-many-{run}", partitions=3)
-    out = lab.fresh_topic(f"st-many-out-{run}", partitions=1)
-    log = lab.fresh_topic(f"st-many-log-{run}", partitions=3, config={"cleanup.policy": "compact"})
-    base = time_zero()
+    run, src, out, log, base = run_topics(lab, "st-many", partitions=3)
     expected = {}
     with lab.producer() as p:
         for i in range(300):  # in time order: nothing is late
