@@ -98,7 +98,13 @@ def free_port(first: int = 18888, last: int = 18987) -> int:
                 return port
             except OSError:
                 continue
-    raise RuntimeError(f"no free port in {first}-{last} for JupyterLab")
+    raise RuntimeError(f"no free port in {first}-{last}")
+
+
+@pytest.fixture
+def web_port() -> int:
+    """A free port for a web page under test (`labkit dashboard`), away from JupyterLab's."""
+    return free_port(18990, 19089)
 
 
 def _lab_copy(tmp: Path) -> Path:

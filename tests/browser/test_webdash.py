@@ -21,13 +21,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TOPIC, GROUP = "web-dashboard", "web-dashboard-readers"
 
 
-def _free_port(first: int = 18990, last: int = 19089) -> int:
-    """A free port away from the JupyterLab tests' 18888-18987."""
-    port = next((p for p in range(first, last + 1) if procs.port_free(p)), None)
-    assert port, f"no free port in {first}-{last}"
-    return port
-
-
 def _answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
@@ -47,11 +40,11 @@ def _grid(page) -> str:
 
 
 def test_web_dashboard_follows_a_killed_broker_and_stops_on_ctrl_c(page, healthy_lab, commit_offsets,
-                                                                   timings, out_dir):
+                                                                   timings, out_dir, web_port):
     lab = healthy_lab
     lab.fresh_topic(TOPIC, partitions=3, replication_factor=3)
     commit_offsets(GROUP, [TopicPartition(TOPIC, 0, 0)])
-    port = _free_port()
+    port = web_port
     log = open(out_dir / "webdash.log", "w")
     proc = subprocess.Popen([shutil.which("labkit"), "dashboard", TOPIC, "--group", GROUP, "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
