@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .. import config
 from ..errors import LabError
+from ..wait import wait_for
 from . import ready
 from .base import Cluster
 from .composefile import (QUORUM_STATE, STATES, compose_command, compose_file, container_call,
@@ -32,6 +33,10 @@ NO_PLUGIN_HINT = ("install Docker Compose v2 (`docker compose version` must answ
                   "has it; on Linux the docker-compose-plugin package, or `make engine`.")
 IMAGE_HINT = ("build the offline stand-in with `make engine` (bash scripts/engine.sh) and export "
               "LABKIT_KAFKA_IMAGE=labkit/kafka-offline:{v}, or connect to Docker Hub and try again.")
+
+
+class _FreezeFailed(LabError):
+    """A `docker pause` that runc gave up on; the container is left running."""
 
 
 def compose_cli_problem() -> str | None:
@@ -162,7 +167,20 @@ class ComposeCluster(Cluster):
         return f"container {service(node)}"
 
     def _pause(self, node: int) -> None:
-        self._call("pause", node)
+        # runc's cgroup freeze can time out while a busy JVM's threads are mid-syscall ("unable
+        # to freeze", seen in CI on 2 cores); runc thaws the container again, so retrying is safe.
+        def frozen() -> bool:
+            try:
+                self._call("pause", node)
+            except LabError as exc:
+                if "unable to freeze" in str(exc) and self._state(node) != "paused":
+                    raise _FreezeFailed(str(exc)) from None
+                raise
+            return True
+
+        wait_for(f"Docker to pause {service(node)}", frozen, config.TIMEOUTS.kill, interval=0.5,
+                 retry_on=(_FreezeFailed,), hint="the engine could not freeze the container; "
+                 "`labkit kill` stops the broker at once instead.")
 
     def _resume(self, node: int) -> None:
         self._call("resume", node)
