@@ -15,11 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 
 from labkit import clients, toollogin
 from labkit.cluster import users
+from labkit.cluster.external import needs_lab_brokers
 from labkit.cluster.local import LocalCluster
 from spares import free_base
 
@@ -110,18 +112,60 @@ def test_wrong_password_is_refused_in_seconds(managed, tmp_path):
     assert "Authentication failed" in res.stdout and "Hint:" in res.stdout, res.stdout + res.stderr
 
 
-def test_lessons_run_on_the_external_cluster(managed):
-    """Notebooks 02 and 03 under nbval, their kernels pointed at the external cluster."""
+def external_copy(notebook: Path, folder: Path) -> Path:
+    """``notebook`` as the external backend runs it: cells marked as needing the lab's own brokers
+    print why they are skipped (cluster/external.py), so their saved output is not compared."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and needs_lab_brokers(cell.source):
+            cell.source = "\n".join(line for line in cell.source.splitlines()
+                                    if line.strip() != "# NBVAL_CHECK_OUTPUT")
+    path = folder / notebook.name
+    nbformat.write(nb, path)
+    return path
+
+
+# Every lesson but those whose point is breaking brokers (06: failover; 09-11: Streams, Connect
+# and metrics need the lab's own processes beside the cluster). 02 and 03 once failed here.
+LESSONS = [("02", "03"), ("00", "01", "04", "05", "07", "08")]
+
+
+@pytest.mark.parametrize("numbers", LESSONS, ids=["-".join(n) for n in LESSONS])
+def test_lessons_run_on_the_external_cluster(managed, numbers, tmp_path):
+    """The lessons under nbval, their kernels pointed at the external cluster."""
     env, _ = managed
+    copies = [str(external_copy(next((ROOT / "notebooks").glob(f"{n}_*.ipynb")), tmp_path)) for n in numbers]
     t0 = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-                          "notebooks/02_partitions_and_keys.ipynb", "notebooks/03_producers.ipynb"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(ROOT),
+                          "-c", str(ROOT / "pyproject.toml"), "--nbval-lax", *copies],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     seconds = time.monotonic() - t0
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
     assert " passed" in res.stdout and "failed" not in res.stdout
-    print(f"notebooks 02+03 on the external backend: {seconds:.0f} s")
-    assert seconds < 2 * 90
+    print(f"notebooks {', '.join(numbers)} on the external backend: {seconds:.0f} s")
+    assert seconds < 90 * len(numbers)
+
+
+def test_marked_cells_are_skipped_with_a_message_in_ipython(capsys):
+    """Run All does not stop at a cell that needs the lab's own brokers: IPython runs a message
+    instead (no cluster needed: labkit's input transformer in a real InteractiveShell)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from labkit.cluster import external
+    shell = InteractiveShell.instance()
+    try:
+        external.guard_cells("broker.example:9092")
+        external.guard_cells("broker.example:9092")  # once only, however often lk.start() runs
+        assert sum(getattr(t, "labkit_guard", False) for t in shell.input_transformers_cleanup) == 1
+        result = shell.run_cell("# NBVAL_CHECK_OUTPUT\n" + external.CELL_MARKER + ": data folders\nraise SystemError\n")
+        assert result.success, result.error_in_exec
+        out = capsys.readouterr().out
+        assert "Skipped" in out and "broker.example:9092 is not the lab's to break" in out
+        assert shell.run_cell("print(6 * 7)\n").success and capsys.readouterr().out == "42\n"
+    finally:
+        shell.input_transformers_cleanup[:] = [t for t in shell.input_transformers_cleanup
+                                               if not getattr(t, "labkit_guard", False)]
+        InteractiveShell.clear_instance()
 
 
 def test_kill_is_refused_not_run(managed, secured):
