@@ -76,7 +76,7 @@ def record(lab, check, ok: bool, line: str) -> dict:
             "verdict": line.split(":", 1)[0], "ok": ok, "text": line, "time": time.time()}
 
 
-def publish(lab, check, ok: bool, line: str, out=sys.stdout) -> bool:
+def publish(lab, check, ok: bool, line: str, out=None) -> bool:
     """Share one verdict when enabled; True if it was delivered. Never raises, bounded in time."""
     if not enabled(lab):
         return False
@@ -103,7 +103,7 @@ def publish(lab, check, ok: bool, line: str, out=sys.stdout) -> bool:
     if bootstrap not in _WARNED:
         _WARNED.add(bootstrap)
         print(f"(progress board: this verdict was not shared: {reason}. Your check is unaffected; "
-              "later checks try again.)", file=out)
+              "later checks try again.)", file=out or sys.stdout)
     return False
 
 
