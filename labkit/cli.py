@@ -9,7 +9,7 @@
         every verb takes --secure; a plain `down` stops the secured lab too)
     labkit doctor [--start]
     labkit bundle DIR [--platform TAG]... [--python-version X.Y] [--extras dev]
-    labkit class up --learners N [--listen ADDRESS] | down [--wipe] | status | card N   (issue 20)
+    labkit class up --learners N [--listen ADDRESS] | down [--wipe] | status | card N | board [--stuck MIN]
 
 Errors print as a message and a ``Hint:`` line and exit with status 2, never a stack trace.
 Ctrl-C, SIGTERM and SIGHUP (a closed terminal) end a command the same way: an interrupted ``up``
@@ -170,39 +170,6 @@ def _down_secure(cluster, args) -> None:
     LocalCluster(state_dir=folder, secure=True).down(wipe=args.wipe, out=sys.stdout)
 
 
-def _class(args) -> int:
-    """``labkit class ...``: a workshop on one secured cluster (labkit/classroom, issue 20)."""
-    from .classroom import progress, roster
-    from .cluster.local import LocalCluster
-    cluster = LocalCluster(secure=True)
-    if args.action == "up":
-        if args.learners is None:
-            raise LabError("`labkit class up` needs --learners N.", hint="e.g. `labkit class up --learners 30`.")
-        cards = roster.up(args.learners, args.listen, out=sys.stdout, cluster=cluster)
-        for path in cards:
-            print(f"\n===== {path.stem} =====\n{path.read_text()}", end="")
-        print(f"\n{len(cards)} card(s) in {cards[0].parent} (mode 0600: each holds a password). A learner "
-              "sets LABKIT_CLASS=<their card>; `labkit class status` shows the class.")
-        return 0
-    if args.action == "down":
-        roster.down(wipe=args.wipe, out=sys.stdout, cluster=cluster)
-        return 0
-    info = roster.require(cluster)
-    if args.action == "card":
-        if args.number is None:
-            raise LabError("`labkit class card` needs a learner number.", hint="e.g. `labkit class card 7`.")
-        print(roster.card(args.number, cluster).read_text(), end="")
-        return 0
-    rc = _status(cluster)
-    print(f"class: {info['learners']} learners; learners connect to {roster.learner_bootstrap(cluster, info)}"
-          f"{'' if info.get('listen') else ' (127.0.0.1 only: no --listen)'}; cards in "
-          f"{roster.class_dir(cluster.state_dir) / 'cards'}")
-    if rc == 0:
-        board = progress.table(progress.read(cluster.bootstrap_servers))
-        print(board.to_string() if not board.empty else "No exercise verdicts yet.")
-    return rc
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="labkit", description="Run the Kafka lab's 3-broker cluster.")
     parser.add_argument("--backend", help="local (default) or compose; also $LABKIT_BACKEND")
@@ -253,13 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     kit.add_argument("--platform", action="append", default=[], help="also wheels for this pip platform tag")
     kit.add_argument("--python-version", help="the other platforms' Python (default: this one's)")
     kit.add_argument("--extras", default="dev", help="labkit's extras to include (default: dev, as make lab)")
-    klass = sub.add_parser("class", help="a workshop on one secured cluster: up, down, status, card N")
-    klass.add_argument("action", choices=("up", "down", "status", "card"))
-    klass.add_argument("number", nargs="?", type=int, help="card: the learner's number")
-    klass.add_argument("--learners", type=int, help="up: how many learners (learner01..learnerNN)")
-    klass.add_argument("--listen", metavar="ADDRESS",
-                       help="up: also accept learners at ADDRESS (SASL only); default: 127.0.0.1 only")
-    klass.add_argument("--wipe", action="store_true", help="down: also delete users, topics and cards")
+    from .classroom.command import add_parser as add_class_parser
+    add_class_parser(sub)  # `labkit class ...` (issue 20)
     for verb_parser in sub.choices.values():  # `labkit up --backend compose` works as well
         verb_parser.add_argument("--backend", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         verb_parser.add_argument("--secure", action="store_true",
@@ -289,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             bundle(args.dir, platforms=tuple(args.platform), python=args.python_version, extras=args.extras)
             return 0
         if args.command == "class":
-            return _class(args)
+            from .classroom.command import run as run_class
+            return run_class(args)
         cluster = _pick_cluster(args)
         if args.command in ("user", "client-config"):
             return _secure_command(cluster, args)

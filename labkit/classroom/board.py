@@ -5,7 +5,8 @@ above it, who has tried an exercise without solving it for more than ``stuck_min
 background thread re-reads ``_lab.progress`` every ``every`` seconds and only sets the widget's
 HTML value (as the lab's dashboard does, labkit/observe/widgets.py), so the kernel stays free; it
 ends on ``board.stop()`` or after ``duration`` seconds. Without a live front end (nbval, a
-script) it shows one static snapshot.
+script) it shows one static snapshot. ``labkit class board`` serves the same board as a web page
+for the projector, through the lab dashboard's Voilà machinery (``observe/webdash.py``).
 """
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ class Board:
             display(HTML(self.html()))
             return self
         import ipywidgets as w
-        self.view = w.HTML(self.html())
+        self.view = w.HTML(self.html()).add_class("labkit-progress-board")
         display(self.view)
         self._thread = threading.Thread(target=self._run, name="labkit-progress-board", daemon=True)
         self._thread.start()
@@ -90,3 +91,25 @@ class Board:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def page(state_dir, stuck_minutes: float, every: float) -> str:
+    """The notebook Voilà serves for ``labkit class board``: the live board of this class."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+    code = ("from labkit.lab import Lab\nfrom labkit.cluster.local import LocalCluster\n"
+            f"lab = Lab(LocalCluster(state_dir={str(state_dir)!r}, secure=True))\n"
+            f"board = lab.progress_board(stuck_minutes={float(stuck_minutes)!r}, every={float(every)!r}, mode='live')")
+    nb = new_notebook(cells=[new_markdown_cell("## Kafka lab · class progress"), new_code_cell(code)],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    return nbformat.writes(nb)
+
+
+def serve(cluster, stuck_minutes: float = 10.0, every: float = 5.0, port: int | None = None) -> int:
+    """``labkit class board``: the board as a web page on 127.0.0.1 until Ctrl-C."""
+    from ..observe import webdash
+    from . import roster
+    roster.require(cluster)
+    progress.read(cluster.bootstrap_servers, timeout=10)  # no class cluster running: a LabError now
+    return webdash.serve(cluster, "class progress", port=port, page_text=page(cluster.state_dir, stuck_minutes, every),
+                         title="The class's progress board")
