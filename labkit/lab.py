@@ -208,7 +208,7 @@ class Lab:
         """The instructor's table (on the class cluster, as admin): learner x exercise, the latest
         verdict and its time; a LabError with a hint when no class runs here."""
         from .classroom import progress
-        return progress.table(progress.read(self.bootstrap_servers))
+        return progress.table(progress.read_lab(self))
 
     def progress_board(self, stuck_minutes: float = 10.0, every: float = 5.0, mode: str = "auto"):
         """A live board to project: who solved which exercise, who is stuck for > ``stuck_minutes``."""

@@ -58,7 +58,7 @@ class Board:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.view = None
-        self.records = progress.read(lab.bootstrap_servers)  # no class here: a LabError at once
+        self.records = progress.read_lab(lab)  # no class here, or a learner's lab: a LabError at once
 
     def html(self) -> str:
         return render(self.records, self.stuck_minutes)

@@ -107,6 +107,16 @@ def publish(lab, check, ok: bool, line: str, out=None) -> bool:
     return False
 
 
+def read_lab(lab, timeout: float = 15.0) -> list[dict]:
+    """``read`` for a lab handle: a learner's lab (class mode) is refused at once, with why."""
+    if getattr(lab.cluster, "class_mode", False):
+        raise LabError(f"The progress board is the instructor's: {lab.cluster.learner} may write verdicts to "
+                       f"{PROGRESS_TOPIC}, not read them.",
+                       hint="the instructor runs `labkit class status`, `labkit class board`, or in a notebook "
+                            "lab = lk.start_secure(); lab.progress()")
+    return read(lab.bootstrap_servers, timeout)
+
+
 def read(bootstrap: str, timeout: float = 15.0) -> list[dict]:
     """Every verdict on the progress topic, read as admin; a LabError when no class runs there."""
     from ..lessons.verdict import Wrong, read_all

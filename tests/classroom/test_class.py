@@ -110,7 +110,11 @@ def test_a_learner_writes_progress_but_cannot_read_it_nor_leave_the_prefix(klass
         with clients.admin(learner.bootstrap_servers) as admin:
             clients.result(admin.create_topics([NewTopic("orders", 1, 1)])["orders"], "create orders")
     assert Lab(learner).name("orders") == "learner01.orders" == Lab(learner).name("learner01.orders")
-    with pytest.raises(LabError):  # only the instructor reads the board
+    t0 = time.monotonic()
+    with pytest.raises(LabError, match="the instructor's: learner01 may write"):  # only the instructor reads
+        Lab(learner).progress()
+    assert time.monotonic() - t0 < 2
+    with pytest.raises(LabError):  # and the ACLs say the same to a learner who reads it directly
         progress.read(learner.bootstrap_servers, timeout=5)
 
 
