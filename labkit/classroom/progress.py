@@ -30,14 +30,14 @@ _PRODUCERS: dict[str, Producer] = {}
 _WARNED: set[str] = set()
 
 
-def ensure_topic(bootstrap: str) -> None:
+def ensure_topic(bootstrap: str, timeout: float = 30.0) -> None:
     """Create ``_lab.progress`` (3 partitions keyed by learner, RF 3) unless it exists."""
     with clients.quiet_admin(bootstrap) as admin:
-        if PROGRESS_TOPIC in admin.list_topics(timeout=config.TIMEOUTS.request).topics:
+        if PROGRESS_TOPIC in admin.list_topics(timeout=min(timeout, config.TIMEOUTS.request)).topics:
             return
-        future = admin.create_topics([NewTopic(PROGRESS_TOPIC, 3, 3)], operation_timeout=30)[PROGRESS_TOPIC]
+        future = admin.create_topics([NewTopic(PROGRESS_TOPIC, 3, 3)], operation_timeout=timeout)[PROGRESS_TOPIC]
         try:
-            clients.result(future, f"creating {PROGRESS_TOPIC}", timeout=30)
+            clients.result(future, f"creating {PROGRESS_TOPIC}", timeout=timeout)
         except LabError as exc:
             if "TOPIC_ALREADY_EXISTS" not in exc.message:
                 raise
@@ -82,8 +82,8 @@ def publish(lab, check, ok: bool, line: str, out=None) -> bool:
         return False
     bootstrap = lab.bootstrap_servers
     try:
-        if not getattr(lab.cluster, "class_mode", False):
-            ensure_topic(bootstrap)  # a local opt-in lab has no instructor to create it
+        if not getattr(lab.cluster, "class_mode", False) and bootstrap not in _PRODUCERS:
+            ensure_topic(bootstrap, DELIVERY_TIMEOUT)  # a local opt-in lab has no instructor to make it
         producer = _PRODUCERS.get(bootstrap)
         if producer is None:
             producer = _PRODUCERS[bootstrap] = Producer({
