@@ -141,10 +141,11 @@ def up(learners: int, listen: str | None = None, out=sys.stdout, cluster=None) -
     if old and learners < old["learners"]:
         raise LabError(f"This class already has {old['learners']} learners; it does not shrink to {learners}.",
                        hint="keep the cards you need, or start afresh with `labkit class down --wipe`.")
-    if old and old.get("listen") != listen and _running(cluster):
-        raise LabError(f"The class cluster runs with --listen {old.get('listen') or '(none: 127.0.0.1 only)'}; "
+    if old.get("listen") != listen and _running(cluster):  # e.g. notebook 12's secured lab, no CLASS listener
+        raise LabError(f"The secured cluster runs with --listen {old.get('listen') or '(none: 127.0.0.1 only)'}; "
                        f"its listeners change only at a start.",
-                       hint="`labkit class down`, then `labkit class up` with the --listen you want.")
+                       hint="`labkit class down` (or `labkit down --secure`), then `labkit class up` with the "
+                            "--listen you want.")
     info = {"learners": learners, "listen": listen,
             "created": old.get("created") or time.strftime("%Y-%m-%d %H:%M")}
     _save_info(cluster, info)  # before up: the brokers' listeners come from it
