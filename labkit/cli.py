@@ -68,8 +68,8 @@ def _chaos(cluster, args) -> int:
 
 def _connect(cluster, args) -> int:
     """``labkit connect up|down|status|logs``: the Connect worker beside the brokers (labkit/connect)."""
-    from .connect import Worker
-    worker = Worker(cluster)
+    from .connect import worker as connect_worker
+    worker = connect_worker(cluster)
     if args.action == "up":
         worker.up(out=sys.stdout)
     elif args.action == "down":

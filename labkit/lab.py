@@ -188,8 +188,8 @@ class Lab:
     # ---- Kafka Connect (notebook 10): the work is in labkit/connect ------------------------
     def connect(self, start: bool = False):
         """A client for the lab's Connect worker's REST API; ``start=True`` starts the worker first."""
-        from .connect import Worker
-        worker = Worker(self.cluster)
+        from .connect import worker as connect_worker
+        worker = connect_worker(self.cluster)
         if start:
             worker.up(out=_Null())
         return worker.client()
