@@ -57,8 +57,9 @@ class ClassCluster(ExternalCluster):
                            hint="is the class running (ask your instructor), and is this card the latest "
                                 "one they gave you? A card is valid until the class is wiped.") from None
         # Kafka's tool shims and child processes (`!kafka-topics.sh ...`) see the same cluster and login
-        os.environ.setdefault("LABKIT_BOOTSTRAP", self.bootstrap_servers)
-        os.environ.setdefault("LABKIT_CLIENT_CONFIG", str(self.card))
+        # (labkit/toollogin.py reads these two); the card is the truth, over anything set before
+        os.environ["LABKIT_BOOTSTRAP"] = self.bootstrap_servers
+        os.environ["LABKIT_CLIENT_CONFIG"] = str(self.card)
         # said even under lk.start(quiet=True): the learner must know their verdicts are shared
         print(f"Class mode: {self.learner} on the class cluster at {self.bootstrap_servers}; your topics "
               f"and groups start with '{self.prefix}' (lab.name(\"orders\") -> \"{self.prefix}orders\"), "
