@@ -44,12 +44,17 @@ def ensure_topic(bootstrap: str, timeout: float = 30.0) -> None:
 
 
 def allow_writer(bootstrap: str, learner: str) -> None:
-    """Let ``learner`` write (only write: no read, no delete) the progress topic."""
-    binding = AclBinding(ResourceType.TOPIC, PROGRESS_TOPIC, ResourcePatternType.LITERAL,
-                         f"User:{learner}", "*", AclOperation.WRITE, AclPermissionType.ALLOW)
+    """Let ``learner`` write (only write: no read, no delete) the progress topic, and read the
+    brokers' settings (DESCRIBE_CONFIGS on the cluster: notebook 01 shows them; Kafka never
+    returns the values of password settings)."""
+    bindings = [AclBinding(ResourceType.TOPIC, PROGRESS_TOPIC, ResourcePatternType.LITERAL,
+                           f"User:{learner}", "*", AclOperation.WRITE, AclPermissionType.ALLOW),
+                AclBinding(ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL,
+                           f"User:{learner}", "*", AclOperation.DESCRIBE_CONFIGS, AclPermissionType.ALLOW)]
     with clients.quiet_admin(bootstrap) as admin:
-        futures = admin.create_acls([binding], request_timeout=config.TIMEOUTS.request)
-        clients.result(futures[binding], f"allowing {learner!r} to write {PROGRESS_TOPIC}")
+        futures = admin.create_acls(bindings, request_timeout=config.TIMEOUTS.request)
+        for binding, future in futures.items():
+            clients.result(future, f"allowing {learner!r} {binding.operation.name} on {binding.name}")
 
 
 def enabled(lab) -> bool:

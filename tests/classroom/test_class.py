@@ -110,6 +110,13 @@ def test_a_learner_writes_progress_but_cannot_read_it_nor_leave_the_prefix(klass
         with clients.admin(learner.bootstrap_servers) as admin:
             clients.result(admin.create_topics([NewTopic("orders", 1, 1)])["orders"], "create orders")
     assert Lab(learner).name("orders") == "learner01.orders" == Lab(learner).name("learner01.orders")
+    from confluent_kafka.admin import ConfigResource  # the brokers' settings (notebook 01), no secrets
+    broker = ConfigResource(ConfigResource.Type.BROKER, "1")
+    with clients.admin(learner.bootstrap_servers) as admin:
+        entries = clients.result(admin.describe_configs([broker])[broker], "describe broker 1")
+    assert entries["min.insync.replicas"].value == "2"
+    jaas = [e for name, e in entries.items() if name.endswith("sasl.jaas.config")]
+    assert jaas and all(e.value is None and e.is_sensitive for e in jaas)
     t0 = time.monotonic()
     with pytest.raises(LabError, match="the instructor's: learner01 may write"):  # only the instructor reads
         Lab(learner).progress()
