@@ -23,7 +23,7 @@ from .. import config
 from ..errors import LabError
 from ..cluster import secure
 from ..cluster.lock import os_error, write_atomic
-from . import LEARNER_PREFIX, PROGRESS_TOPIC
+from . import LEARNER_PREFIX
 
 CLASS_DIR = "class"
 CLASS_LISTENER = "CLASS"
