@@ -9,6 +9,7 @@
         every verb takes --secure; a plain `down` stops the secured lab too)
     labkit doctor [--start]
     labkit bundle DIR [--platform TAG]... [--python-version X.Y] [--extras dev]
+    labkit class up --learners N [--listen ADDRESS] | down [--wipe] | status | card N | board [--stuck MIN]
 
 Errors print as a message and a ``Hint:`` line and exit with status 2, never a stack trace.
 Ctrl-C, SIGTERM and SIGHUP (a closed terminal) end a command the same way: an interrupted ``up``
@@ -67,8 +68,8 @@ def _chaos(cluster, args) -> int:
 
 def _connect(cluster, args) -> int:
     """``labkit connect up|down|status|logs``: the Connect worker beside the brokers (labkit/connect)."""
-    from .connect import Worker
-    worker = Worker(cluster)
+    from .connect import worker as connect_worker
+    worker = connect_worker(cluster)
     if args.action == "up":
         worker.up(out=sys.stdout)
     elif args.action == "down":
@@ -219,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     kit.add_argument("--platform", action="append", default=[], help="also wheels for this pip platform tag")
     kit.add_argument("--python-version", help="the other platforms' Python (default: this one's)")
     kit.add_argument("--extras", default="dev", help="labkit's extras to include (default: dev, as make lab)")
+    from .classroom.command import add_parser as add_class_parser
+    add_class_parser(sub)  # `labkit class ...` (issue 20)
     for verb_parser in sub.choices.values():  # `labkit up --backend compose` works as well
         verb_parser.add_argument("--backend", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         verb_parser.add_argument("--secure", action="store_true",
@@ -247,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
             from .bundle import bundle
             bundle(args.dir, platforms=tuple(args.platform), python=args.python_version, extras=args.extras)
             return 0
+        if args.command == "class":
+            from .classroom.command import run as run_class
+            return run_class(args)
         cluster = _pick_cluster(args)
         if args.command in ("user", "client-config"):
             return _secure_command(cluster, args)

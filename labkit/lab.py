@@ -194,8 +194,8 @@ class Lab:
     # ---- Kafka Connect (notebook 10): the work is in labkit/connect ------------------------
     def connect(self, start: bool = False):
         """A client for the lab's Connect worker's REST API; ``start=True`` starts the worker first."""
-        from .connect import Worker
-        worker = Worker(self.cluster)
+        from .connect import worker as connect_worker
+        worker = connect_worker(self.cluster)
         if start:
             worker.up(out=_Null())
         return worker.client()
@@ -203,6 +203,23 @@ class Lab:
     def connectors(self):
         """DataFrame: each connector's class, type, state, task states, topics and file."""
         return self.connect().connectors()
+
+    # ---- a class on one shared cluster (issue 20): the work is in labkit/classroom ---------------
+    def name(self, base: str) -> str:
+        """A topic or group name for the lessons: ``"learner07.orders"`` in class mode, else ``base``."""
+        from .classroom.mode import name
+        return name(self.cluster, base)
+
+    def progress(self):
+        """The instructor's table (on the class cluster, as admin): learner x exercise, the latest
+        verdict and its time; a LabError with a hint when no class runs here."""
+        from .classroom import progress
+        return progress.table(progress.read_lab(self))
+
+    def progress_board(self, stuck_minutes: float = 10.0, every: float = 5.0, mode: str = "auto"):
+        """A live board to project: who solved which exercise, who is stuck for > ``stuck_minutes``."""
+        from .classroom.board import Board
+        return Board(self, stuck_minutes, every, mode).show()
 
 
 class _Null:

@@ -16,6 +16,9 @@ BACKENDS = ("local", "compose", "external")
 
 def get_cluster(name: str | None = None):
     """The cluster object for backend ``name`` (default: $LABKIT_BACKEND, else local)."""
+    if os.environ.get("LABKIT_CLASS") and not name and not os.environ.get("LABKIT_BACKEND"):
+        from ..classroom.mode import ClassCluster  # a learner's card for a class (issue 20)
+        return ClassCluster()
     if os.environ.get("LABKIT_BOOTSTRAP") and not name and not os.environ.get("LABKIT_BACKEND"):
         name = "external"  # an existing cluster, e.g. a managed one (notebook 12; cluster/external.py)
     name = (name or os.environ.get("LABKIT_BACKEND") or "local").lower()

@@ -188,8 +188,10 @@ class ComposeCluster(Cluster):
     # ---- the cluster ----------------------------------------------------------------------
     def _env(self) -> dict:
         from . import exporter  # the metrics agent, mounted into the containers when fetched (notebook 11)
+        from ..connect.container import compose_env  # the Connect service (notebook 10)
         jar = exporter.agent_jar() if exporter.enabled() else None
-        return {**os.environ, **port_env(self.port_base), **metrics_env(self.port_base, jar)}
+        return {**os.environ, **port_env(self.port_base), **metrics_env(self.port_base, jar),
+                **compose_env(self.project, self.port_base)}
 
     def _compose(self, action: str, out, wipe: bool = False, timeout: float = config.TIMEOUTS.up,
                  services: list[str] | None = None) -> None:
@@ -283,5 +285,7 @@ class ComposeCluster(Cluster):
 
     def down(self, wipe: bool = False, out=sys.stderr) -> None:
         """Remove the containers (``docker compose down``); ``wipe`` also deletes the data volumes."""
+        from ..connect import stop_with_cluster
+        stop_with_cluster(self, wipe, out)  # the Connect worker goes first, as in local mode
         self._compose("down", out, wipe=wipe, timeout=config.TIMEOUTS.stop_broker * 3 + 30)
         out.write("Removed the lab's containers" + (" and data volumes.\n" if wipe else ".\n"))

@@ -128,6 +128,6 @@ def compose_command(action: str, file: Path, wipe: bool = False, project_name: s
     base = ["docker", "compose", "-f", str(file), "-p", project_name]
     if action == "up":
         return base + ["up", "-d", "--no-recreate", "--no-deps"] + list(services or [])
-    if action == "down":  # the ui profile too, so an optional kafka-ui goes with the brokers
-        return base + ["--profile", "ui", "down", "--remove-orphans"] + (["-v"] if wipe else [])
+    if action == "down":  # the optional profiles too, so kafka-ui and Connect go with the brokers
+        return base + ["--profile", "ui", "--profile", "connect", "down", "--remove-orphans"] + (["-v"] if wipe else [])
     raise LabError(f"No compose action {action!r}.", hint="use up or down.")

@@ -112,7 +112,7 @@ def broker_properties(node: int, node_dir: Path, base: int, sec: dict) -> dict[s
     client = f"{config.HOST}:{config.client_port(node, base)}"
     voters = ",".join(f"{n}@{config.HOST}:{config.controller_port(n, base)}" for n in config.NODES)
     ctl = sec["controller_password"]
-    return {
+    props = {
         "process.roles": "broker,controller",
         "node.id": str(node),
         "listeners": f"SASL_PLAINTEXT://{client},CONTROLLER://{config.HOST}:{config.controller_port(node, base)}",
@@ -136,6 +136,8 @@ def broker_properties(node: int, node_dir: Path, base: int, sec: dict) -> dict[s
         "super.users": f"User:{ADMIN};User:{CONTROLLER_USER}",
         "allow.everyone.if.no.acl.found": "false",
     }
+    from ..classroom.roster import add_listener  # `labkit class up --listen ADDRESS` only (issue 20)
+    return add_listener(props, node, node_dir.parent, base)
 
 
 def format_args(sec: dict) -> list[str]:

@@ -25,7 +25,7 @@ STATE_FILE = "cluster.json"
 STATE_KIND = "labkit-local-cluster"
 OWNER_FILE = config.OWNER_FILE
 # what labkit itself keeps in a state folder (dot-files: the lock and atomic writes' temporaries)
-OWN_NAMES = {STATE_FILE, "idle.pid", "idle.log", "security.json", "users"} | {f"node-{n}" for n in config.NODES}
+OWN_NAMES = {STATE_FILE, "idle.pid", "idle.log", "security.json", "users", "class"} | {f"node-{n}" for n in config.NODES}
 WIPE_HINT = "`labkit down --wipe` starts afresh; it deletes every topic of this cluster."
 
 

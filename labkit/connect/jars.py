@@ -28,11 +28,16 @@ def name() -> str:
 
 def folder(out=sys.stderr) -> Path:
     """The folder of the worker's jars, fetched from Maven Central on first use (notebook 10)."""
-    found = fetch.extra_dir(name())
+    found = fetched()
     if found is not None:
         return found
     return fetch.fetch_extra(name(), config.CONNECT_POM, out=out, transitive=True, required=REQUIRED,
                              props={"connect.version": config.CONNECT_VERSION})
+
+
+def fetched() -> Path | None:
+    """The folder of the worker's jars if they are fetched already, else None (never downloads)."""
+    return fetch.extra_dir(name())
 
 
 def plugin_jar(libs: Path) -> Path:

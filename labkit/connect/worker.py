@@ -40,9 +40,6 @@ class Worker:
     def __init__(self, cluster=None):
         from ..cluster.local import LocalCluster
         self.cluster = cluster or LocalCluster()
-        if getattr(self.cluster, "backend", "local") != "local":
-            raise LabError("The lab runs its Connect worker beside local brokers only.",
-                           hint="use the local backend (the default) for notebook 10.")
         self.folder = Path(self.cluster.state_dir) / "connect"
         self.port = config.connect_port(self.cluster.port_base)
         self.url = f"http://{config.HOST}:{self.port}"
@@ -82,11 +79,22 @@ class Worker:
                 return found
         return None
 
+    def endpoints(self) -> dict[str, str]:
+        """Where the worker finds the brokers and its plugin, and where its REST API listens."""
+        return {
+            "bootstrap.servers": self.cluster.bootstrap_servers,
+            # the default binds every interface; the lab stays on loopback
+            "listeners": f"http://{config.HOST}:{self.port}",
+            "rest.advertised.host.name": config.HOST,
+            "rest.advertised.port": str(self.port),
+            "plugin.path": str(jars.plugin_jar(jars.folder())),
+        }
+
     def properties(self) -> str:
         """The worker's configuration (a Java .properties file, not the connectors' JSON)."""
-        libs = jars.folder()
+        ends = self.endpoints()
         lines = {
-            "bootstrap.servers": self.cluster.bootstrap_servers,
+            "bootstrap.servers": ends["bootstrap.servers"],
             "group.id": GROUP,
             "config.storage.topic": f"{GROUP}-configs",
             "offset.storage.topic": f"{GROUP}-offsets",
@@ -100,11 +108,7 @@ class Worker:
             "value.converter.schemas.enable": "false",
             # a source's position is committed this often (notebook 10 reads it back)
             "offset.flush.interval.ms": "1000",
-            # the default binds every interface; the lab stays on loopback
-            "listeners": f"http://{config.HOST}:{self.port}",
-            "rest.advertised.host.name": config.HOST,
-            "rest.advertised.port": str(self.port),
-            "plugin.path": str(jars.plugin_jar(libs)),
+            **{k: v for k, v in ends.items() if k != "bootstrap.servers"},
             # the default (hybrid_warn) also scans every jar by reflection: slow, and short of memory
             "plugin.discovery": "service_load",
         }
@@ -112,10 +116,7 @@ class Worker:
 
     def command(self) -> list[str]:
         libs = jars.folder()
-        return [fetch.java(), *config.CONNECT_HEAP.split(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
-                f"-Dlog4j2.configurationFile={config.SERVER_LOG4J}",
-                f"-Dkafka.logs.dir={self.folder / 'logs'}",
+        return [fetch.java(), *jvm_options(config.SERVER_LOG4J, self.folder / "logs"),
                 "-cp", jars.classpath(libs), MAIN, str(self.props)]
 
     # ---- up, down, status ------------------------------------------------------------------
@@ -170,7 +171,7 @@ class Worker:
         client = ConnectClient(self.url, timeout=3.0)
 
         def ready() -> bool:
-            if not procs.alive(pid):
+            if not self._alive(pid):
                 raise LabError("The Connect worker exited while starting.",
                                hint="its last log lines are below; `labkit connect logs` shows more.",
                                log_tail=self.log_tail(20))
@@ -185,6 +186,9 @@ class Worker:
                  ready, timeout, 0.5, hint="is the cluster running (`labkit status`)? "
                  "`labkit connect logs` shows what the worker is doing.",
                  on_timeout=lambda: self.log_tail(20))
+
+    def _alive(self, pid: int) -> bool:
+        return procs.alive(pid)
 
     def stop(self, out=sys.stderr, grace: float = STOP_GRACE) -> str:
         """Graceful stop (SIGTERM, then SIGKILL after ``grace``); the connectors stay configured."""
@@ -223,6 +227,13 @@ class Worker:
     def wipe(self) -> None:
         """Forget the worker's folder (its topics went with the cluster's data)."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def jvm_options(log4j, logs) -> list[str]:
+    """The worker JVM's flags on both backends: a small heap, a quick start, logs in ``logs``."""
+    return [*config.CONNECT_HEAP.split(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+            "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={log4j}", f"-Dkafka.logs.dir={logs}"]
 
 
 def _uid(pid: int) -> int | None:

@@ -95,8 +95,11 @@ def page(topic: str, group: str | None) -> str:
     return nbformat.writes(nb)
 
 
-def serve(cluster, topic: str, group: str | None = None, port: int | None = None, out=sys.stdout) -> int:
-    """Run Voilà on 127.0.0.1 with the dashboard page until Ctrl-C (or SIGTERM); returns its exit code."""
+def serve(cluster, topic: str, group: str | None = None, port: int | None = None, out=sys.stdout,
+          page_text: str | None = None, title: str | None = None) -> int:
+    """Run Voilà on 127.0.0.1 with the dashboard page until Ctrl-C (or SIGTERM); returns its exit code.
+
+    ``page_text`` and ``title``: another page to serve the same way (the class board, issue 20)."""
     exe = shutil.which("voila")
     if not exe:
         raise LabError("Voilà was not found on PATH.", hint="pip install 'voila>=0.5,<0.6' into the lab's venv.")
@@ -110,12 +113,12 @@ def serve(cluster, topic: str, group: str | None = None, port: int | None = None
     folder = Path(getattr(cluster, "state_dir", None) or config.state_dir()) / "dashboard"
     folder.mkdir(parents=True, exist_ok=True)
     notebook = folder / "dashboard.ipynb"
-    notebook.write_text(page(topic, group))
+    notebook.write_text(page_text or page(topic, group))
     env = dict(os.environ, LABKIT_DASHBOARD="live")  # a page someone watches: refresh, do not snapshot
     env.pop("PYTEST_CURRENT_TEST", None)
     cmd = [exe, str(notebook), "--no-browser", f"--Voila.ip={config.HOST}", f"--port={port}",
            "--Voila.port_retries=0", "--strip_sources=True"]
-    out.write(f"Dashboard of {topic!r} at http://{config.HOST}:{port}/ (Ctrl-C stops it; the cluster keeps running)\n")
+    out.write(f"{title or f'Dashboard of {topic!r}'} at http://{config.HOST}:{port}/ (Ctrl-C stops it; the cluster keeps running)\n")
     out.flush()
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C even when started from a script
     # its own session: Ctrl-C reaches this process only, which then stops Voilà and its kernel in order

@@ -272,7 +272,7 @@ def test_up_refuses_a_container_made_with_other_ports(fake):
 # The suite's own project (kafka-lab-test) and ports (17092-17094): a learner's lab is untouched.
 ROOT = FILE.parent
 NOTEBOOKS = {"00": "00_kafka_and_the_lab_cluster.ipynb", "05": "05_consumer_groups_and_lag.ipynb",
-             "06": "06_replication_and_failover.ipynb"}
+             "06": "06_replication_and_failover.ipynb", "10": "10_kafka_connect.ipynb"}
 
 
 def _lab(cluster):
@@ -425,3 +425,43 @@ def test_notebook_on_compose(compose_cluster, compose_env, number):
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
     assert " passed" in res.stdout and "failed" not in res.stdout.splitlines()[-1]
+
+
+@pytest.mark.engine
+def test_connect_worker_on_compose(compose_cluster, tmp_path):
+    """docker-compose.yml's connect service: the lab's worker, its files shared, down removes it."""
+    import os
+    from labkit import connect
+    from labkit.connect.container import ContainerWorker
+
+    worker, out = connect.worker(compose_cluster), io.StringIO()
+    assert isinstance(worker, ContainerWorker)
+    worker.up(out)
+    box = worker.container()
+    assert box.status == "running"
+    published = box.attrs["HostConfig"]["PortBindings"]["8083/tcp"]
+    assert published == [{"HostIp": "127.0.0.1", "HostPort": str(worker.port)}]
+    props = worker.props.read_text()
+    assert "bootstrap.servers=kafka-1:19092,kafka-2:19092,kafka-3:19092" in props  # INTERNAL listeners
+    assert f"plugin.path=/opt/labkit/connect/connect-file-{config.CONNECT_VERSION}.jar" in props
+
+    client, run = worker.client(), str(time.time_ns())[-8:]
+    source = worker.files / f"in-{run}.txt"
+    source.write_text("one\ntwo\n")
+    copy = worker.files / f"out-{run}.txt"
+    topic = _lab(compose_cluster).fresh_topic(f"compose-connect-{run}", partitions=1)
+    client.create(f"in-{run}", {"connector.class": "FileStreamSource", "file": str(source), "topic": topic})
+    client.create(f"out-{run}", {"connector.class": "FileStreamSink", "file": str(copy), "topics": topic})
+    from labkit.wait import wait_for
+    wait_for("the copy written by the worker in its container",
+             lambda: copy.exists() and copy.read_text() == "one\ntwo\n", 60)
+    if hasattr(os, "getuid"):  # written by the container as the host user: the learner's own file
+        assert copy.stat().st_uid == os.getuid()
+
+    assert worker.kill().startswith("killed")
+    assert worker.status()["state"] == "stopped"
+    worker.up(out)  # the same container again; its connectors come back from their topics
+    assert {f"in-{run}", f"out-{run}"} <= set(worker.client().connector_names())
+
+    connect.stop_with_cluster(compose_cluster, wipe=True, out=out)  # `labkit down`'s hook
+    assert worker.container() is None and not worker.folder.exists()
