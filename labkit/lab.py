@@ -27,6 +27,12 @@ class Lab:
         return self.cluster.bootstrap_servers
 
     # ---- clients: the real confluent-kafka classes (notebook 00) ---------------------------
+    @property
+    def login(self) -> dict:
+        """The login settings this cluster's clients need ({} on the plain lab), for a client
+        built by hand: ``Producer({"bootstrap.servers": ..., **lab.login})`` (notebook 03)."""
+        return clients.credentials(self.bootstrap_servers)
+
     def admin(self, settings: dict | None = None, **kwargs):
         """An ``AdminClient`` for this cluster, with lab timeouts."""
         return clients.admin(self.bootstrap_servers, settings, **kwargs)

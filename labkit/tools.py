@@ -40,6 +40,8 @@ TOOLS = {
 }
 # Throughput tools need the optimising compiler; the rest start faster without it.
 FULL_SPEED = {"kafka-producer-perf-test", "kafka-consumer-perf-test", "kafka-server-start"}
+# Tools that read files or run a broker: no cluster to log in to.
+OFFLINE = {"kafka-storage", "kafka-server-start", "kafka-dump-log"}
 
 
 def command(tool: str, args: list[str]) -> list[str]:
@@ -52,13 +54,30 @@ def command(tool: str, args: list[str]) -> list[str]:
     return fetch.java_command(TOOLS[name], args, heap=heap, quick=name not in FULL_SPEED)
 
 
+def _error_stream():
+    """stderr, or stdout when stderr goes to /dev/null (notebook cells end in ``2>/dev/null`` to
+    hide the JVM's log lines; a refused login must still be seen)."""
+    try:
+        err, null = os.fstat(sys.stderr.fileno()), os.stat(os.devnull)
+        if (err.st_dev, err.st_ino) == (null.st_dev, null.st_ino):
+            return sys.stdout
+    except (OSError, ValueError, AttributeError):
+        pass
+    return sys.stderr
+
+
 def main() -> None:
-    """Entry point of every shim: the tool is the name it was called by."""
+    """Entry point of every shim: the tool is the name it was called by. On the external backend
+    or the secured lab the tool gets the login as ``--command-config`` (toollogin.py, notebook 12)."""
     tool = os.path.basename(sys.argv[0])
     try:
-        cmd = command(tool, sys.argv[1:])
+        args = sys.argv[1:]
+        if tool.removesuffix(".sh") in TOOLS and tool.removesuffix(".sh") not in OFFLINE:
+            from .toollogin import add_login
+            args = add_login(tool, args)
+        cmd = command(tool, args)
     except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=_error_stream())
         sys.exit(2)
     os.execv(cmd[0], cmd)
 

@@ -32,11 +32,16 @@ def transform(value: bytes) -> bytes:
     return json.dumps({"order": order["order"], "total": order["qty"] * order["price"]}).encode()
 
 
+# The login a cluster with security wants (the external backend or the secured lab, notebook 12):
+# the same one Kafka's tools get (toollogin.login_for); main() fills it in.
+LOGIN: dict[str, str] = {}
+
+
 def run(bootstrap: str, source: str, sink: str, group: str, transactional_id: str | None,
         batch: int = 50, pace_ms: float = 0, max_seconds: float = 120) -> int:
     """Process ``source`` into ``sink`` until the end of ``source``; return the batches done."""
     consumer = Consumer({
-        "bootstrap.servers": bootstrap,
+        "bootstrap.servers": bootstrap, **LOGIN,  # LOGIN: {} on your own lab
         "group.id": group,
         "group.instance.id": f"{group}-0",   # static membership: a restart takes over at once
         "enable.auto.commit": False,         # offsets are committed by us, below
@@ -44,7 +49,7 @@ def run(bootstrap: str, source: str, sink: str, group: str, transactional_id: st
         "isolation.level": "read_committed",  # never read another transaction's aborted records
         "enable.partition.eof": True,        # tell us when we reach the end of a partition
     })
-    settings = {"bootstrap.servers": bootstrap, "linger.ms": 5}
+    settings = {"bootstrap.servers": bootstrap, **LOGIN, "linger.ms": 5}
     if transactional_id:
         settings["transactional.id"] = transactional_id  # implies enable.idempotence=true
     producer = Producer(settings)
@@ -121,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=120)
     args = parser.parse_args(argv)
     try:
+        from ..toollogin import login_for
+        LOGIN.update((login_for(args.bootstrap) or ({},))[0])
         n = run(args.bootstrap, args.input, args.output, args.group, args.transactional_id,
                 args.batch, args.pace_ms, args.max_seconds)
     except Exception as exc:  # one line for whoever reads the process's output

@@ -61,8 +61,14 @@ class ExternalCluster:
 
     def up(self, out=sys.stderr, idle_stop: float | None = None) -> list[dict]:
         """Nothing to start: check that the cluster answers and accepts the login."""
-        with clients.admin(self.bootstrap_servers):  # a refused login is a LabError in seconds
-            pass
+        try:
+            with clients.admin(self.bootstrap_servers):  # a refused login is a LabError in seconds
+                pass
+        except clients.AuthenticationFailed as exc:
+            raise clients.AuthenticationFailed(
+                exc.message, hint="check sasl.username, sasl.password and sasl.mechanism(s) in "
+                                  f"{os.environ.get('LABKIT_CLIENT_CONFIG') or 'LABKIT_CLIENT_CONFIG'}.") from None
+        guard_cells(self.bootstrap_servers)
         out.write(f"Using the external cluster at {self.bootstrap_servers} (no broker control).\n")
         return self.status()
 
@@ -104,3 +110,39 @@ class ExternalCluster:
 
     def log_tail(self, node: int, lines: int = 30) -> str:
         return ""
+
+    def node_dir(self, node: int):
+        raise LabError(f"The data folders of the cluster at {self.bootstrap_servers} are on its brokers' "
+                       "machines, not here.", hint=NOT_OURS_HINT)
+
+
+# A cell whose source has this comment line needs the lab's own brokers (their processes or data
+# folders: notebooks 01, 07, 08). On the external backend Run All skips it with a message instead
+# of stopping at its error; on the lab's own cluster the comment changes nothing.
+CELL_MARKER = "# needs the lab's own brokers"
+SKIPPED = ("Skipped: this cell needs the lab's own brokers (their processes or data folders); the cluster "
+           "at {bootstrap} is not the lab's to break or to look inside. Run it on your own lab: unset "
+           "LABKIT_BOOTSTRAP, then `labkit up`.")
+
+
+def needs_lab_brokers(source: str) -> bool:
+    """True for a cell marked with CELL_MARKER (what Run All skips on the external backend)."""
+    return any(line.strip().startswith(CELL_MARKER) for line in source.splitlines())
+
+
+def guard_cells(bootstrap: str) -> None:
+    """In IPython, make marked cells print why they are skipped (notebook 12's external backend)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def skip_marked(lines: list[str]) -> list[str]:
+        return [f"print({SKIPPED.format(bootstrap=bootstrap)!r})\n"] if needs_lab_brokers("".join(lines)) else lines
+    skip_marked.labkit_guard = True
+    transformers = shell.input_transformers_cleanup
+    transformers[:] = [t for t in transformers if not getattr(t, "labkit_guard", False)]
+    transformers.append(skip_marked)
