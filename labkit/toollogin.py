@@ -119,4 +119,6 @@ def add_login(tool: str, args: list[str]) -> list[str]:
     from .cluster import javaconf
     java = javaconf.java_settings(settings)  # before the preflight: an untranslatable file says so at once
     preflight(bootstrap, settings, source)
-    return [*args, "--command-config", str(javaconf.write(path, java))]
+    # first, not last: kafka-transactions and kafka-metadata-quorum take it only before their
+    # subcommand (describe ...); the other tools take options in any order
+    return ["--command-config", str(javaconf.write(path, java)), *args]
