@@ -12,6 +12,7 @@ an unknown host, a cluster that does not answer or a refused password end the ru
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -116,7 +117,12 @@ def add_login(tool: str, args: list[str]) -> list[str]:
     if login is None:
         return args
     settings, path, source = login
+    if settings.get("sasl.username"):  # one file per login: two learners sharing a state folder never swap
+        who = re.sub(r"[^A-Za-z0-9._-]", "_", settings["sasl.username"])[:64]
+        path = path.with_name(f"{path.stem}-{who}{path.suffix}")
     from .cluster import javaconf
     java = javaconf.java_settings(settings)  # before the preflight: an untranslatable file says so at once
     preflight(bootstrap, settings, source)
-    return [*args, "--command-config", str(javaconf.write(path, java))]
+    # first, not last: kafka-transactions and kafka-metadata-quorum take it only before their
+    # subcommand (describe ...); the other tools take options in any order
+    return ["--command-config", str(javaconf.write(path, java)), *args]

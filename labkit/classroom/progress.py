@@ -46,9 +46,13 @@ def ensure_topic(bootstrap: str, timeout: float = 30.0) -> None:
 def allow_writer(bootstrap: str, learner: str) -> None:
     """Let ``learner`` write (only write: no read, no delete) the progress topic, and read the
     brokers' settings (DESCRIBE_CONFIGS on the cluster: notebook 01 shows them; Kafka never
-    returns the values of password settings)."""
+    returns the values of password settings), and read ``__consumer_offsets`` (notebook 04's
+    check reads the learner's own group's commit records there; a learner sees group names and
+    offsets of others, never their records)."""
     bindings = [AclBinding(ResourceType.TOPIC, PROGRESS_TOPIC, ResourcePatternType.LITERAL,
                            f"User:{learner}", "*", AclOperation.WRITE, AclPermissionType.ALLOW),
+                AclBinding(ResourceType.TOPIC, "__consumer_offsets", ResourcePatternType.LITERAL,
+                           f"User:{learner}", "*", AclOperation.READ, AclPermissionType.ALLOW),
                 AclBinding(ResourceType.BROKER, "kafka-cluster", ResourcePatternType.LITERAL,
                            f"User:{learner}", "*", AclOperation.DESCRIBE_CONFIGS, AclPermissionType.ALLOW)]
     with clients.quiet_admin(bootstrap) as admin:

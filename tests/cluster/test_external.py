@@ -78,7 +78,7 @@ def test_tools_log_in_with_the_client_config(managed):
     res = tool(env, "kafka-topics.sh", "--bootstrap-server", server, "--create", "--topic", topic,
                "--partitions", "2", "--replication-factor", "3")
     assert res.returncode == 0 and f"Created topic {topic}" in res.stdout, res.stdout + res.stderr
-    login = Path(env["LABKIT_STATE_DIR"] + "-external") / toollogin.JAVA_FILE
+    login = Path(env["LABKIT_STATE_DIR"] + "-external") / toollogin.JAVA_FILE.replace(".properties", "-managed.properties")
     assert stat.S_IMODE(login.stat().st_mode) == 0o600 and "ScramLoginModule" in login.read_text()
     res = tool(env, "kafka-console-producer.sh", "--bootstrap-server", server, "--topic", topic,
                "--reader-property", "parse.key=true", "--reader-property", "key.separator=:",
