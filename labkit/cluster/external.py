@@ -116,13 +116,13 @@ class ExternalCluster:
                        "machines, not here.", hint=NOT_OURS_HINT)
 
 
-# A cell whose source has this comment line needs the lab's own brokers (their processes or data
-# folders: notebooks 01, 07, 08). On the external backend Run All skips it with a message instead
-# of stopping at its error; on the lab's own cluster the comment changes nothing.
+# A cell whose source has this comment line needs the lab's own brokers (their processes, data
+# folders or quorum: notebooks 00, 01, 07, 08). On the external backend Run All skips it with a
+# message instead of stopping at its error; on the lab's own cluster the comment changes nothing.
 CELL_MARKER = "# needs the lab's own brokers"
-SKIPPED = ("Skipped: this cell needs the lab's own brokers (their processes or data folders); the cluster "
-           "at {bootstrap} is not the lab's to break or to look inside. Run it on your own lab: unset "
-           "LABKIT_BOOTSTRAP, then `labkit up`.")
+SKIPPED = ("Skipped: this cell needs the lab's own brokers (their processes, data folders or quorum); "
+           "the cluster at {bootstrap} is not the lab's to break or to look inside. Run it on your own "
+           "lab: unset LABKIT_BOOTSTRAP, then `labkit up`.")
 
 
 def needs_lab_brokers(source: str) -> bool:
