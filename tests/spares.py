@@ -1,4 +1,8 @@
 """Throwaway clusters for tests that break things: free ports away from the suite's cluster."""
+import io
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 
 from labkit import config
@@ -13,3 +17,15 @@ def free_base() -> int:
         if all(procs.port_free(p) for p in ports):
             return base
     pytest.fail("no free port range for a throwaway cluster")
+
+
+@contextmanager
+def secured_cluster(folder: Path):
+    """A throwaway secured lab (notebook 12's SASL/SCRAM cluster) on free ports, stopped afterwards."""
+    from labkit.cluster.local import LocalCluster
+    cluster = LocalCluster(state_dir=folder / "cluster", port_base=free_base(), secure=True)
+    cluster.up(out=io.StringIO())
+    try:
+        yield cluster
+    finally:
+        cluster.down(out=io.StringIO())

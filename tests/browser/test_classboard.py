@@ -16,6 +16,7 @@ import pytest
 from labkit.classroom import roster
 from labkit.cluster.local import LocalCluster
 from labkit.wait import wait_for
+from web import answers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from spares import free_base  # noqa: E402
@@ -61,7 +62,7 @@ def test_board_page_shows_verdicts_as_they_arrive(page, tmp_path, timings, out_d
                                 stdout=log, stderr=subprocess.STDOUT, env=env)
         url = f"http://127.0.0.1:{web_port}/"
         t0 = time.monotonic()
-        wait_for("the board page to answer", lambda: proc.poll() is not None or _answers(url), timeout=90, interval=0.5)
+        wait_for("the board page to answer", lambda: proc.poll() is not None or answers(url), timeout=90, interval=0.5)
         assert proc.poll() is None, (out_dir / "classboard.log").read_text()
         page.goto(url, timeout=90_000)
         wait_for("learner01's ✔ on the board", lambda: "learner01" in _board(page) and "✔" in _board(page),
@@ -81,10 +82,3 @@ def test_board_page_shows_verdicts_as_they_arrive(page, tmp_path, timings, out_d
         roster.down(wipe=True, out=io.StringIO(), cluster=cluster)
 
 
-def _answers(url: str) -> bool:
-    import urllib.request
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status == 200
-    except OSError:
-        return False

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import time
-import urllib.request
 
 import psutil
 import pytest
@@ -16,17 +15,10 @@ from confluent_kafka import TopicPartition
 
 from labkit.cluster import procs
 from labkit.wait import wait_for
+from web import answers
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TOPIC, GROUP = "web-dashboard", "web-dashboard-readers"
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 def _panel(page) -> str:
@@ -51,7 +43,7 @@ def test_web_dashboard_follows_a_killed_broker_and_stops_on_ctrl_c(page, healthy
     url = f"http://127.0.0.1:{port}/"
     try:
         t0 = time.monotonic()
-        wait_for("the dashboard page to answer", lambda: proc.poll() is not None or _answers(url),
+        wait_for("the dashboard page to answer", lambda: proc.poll() is not None or answers(url),
                  timeout=90, interval=0.5)
         assert proc.poll() is None, (out_dir / "webdash.log").read_text()
         voila = psutil.Process(proc.pid).children()[0]

@@ -7,7 +7,6 @@ not a super user). A second environment points at it with ``LABKIT_BOOTSTRAP`` a
 ``LABKIT_CLIENT_CONFIG`` (librdkafka's names), as a learner with a managed cluster does.
 The test_secure.py tests cover the Python side (clients, inspection, refused broker control).
 """
-import io
 import os
 import stat
 import subprocess
@@ -22,8 +21,7 @@ from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, R
 from labkit import clients, toollogin
 from labkit.cluster import users
 from labkit.cluster.external import needs_lab_brokers
-from labkit.cluster.local import LocalCluster
-from spares import free_base
+from spares import secured_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 # quotes, a backslash and an accent: the login must survive librdkafka's file, JAAS and Java's properties
@@ -32,11 +30,8 @@ PASSWORD = 'ma"na\\ged-é-1'
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory):
-    cluster = LocalCluster(state_dir=tmp_path_factory.mktemp("ext-secure") / "cluster",
-                           port_base=free_base(), secure=True)
-    cluster.up(out=io.StringIO())
-    yield cluster
-    cluster.down(out=io.StringIO())
+    with secured_cluster(tmp_path_factory.mktemp("ext-secure")) as cluster:
+        yield cluster
 
 
 def _grants(name: str) -> list[AclBinding]:

@@ -14,16 +14,13 @@ from labkit.cluster import procs, secure, users
 from labkit.cluster.local import LocalCluster
 from labkit.errors import LabError
 from labkit.wait import until
-from spares import free_base
+from spares import free_base, secured_cluster
 
 
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory):
-    cluster = LocalCluster(state_dir=tmp_path_factory.mktemp("secure") / "cluster",
-                           port_base=free_base(), secure=True)
-    cluster.up(out=io.StringIO())
-    yield cluster
-    cluster.down(out=io.StringIO())
+    with secured_cluster(tmp_path_factory.mktemp("secure")) as cluster:
+        yield cluster
     for n in config.NODES:
         assert not procs.brokers_on(cluster._props(n)), "a secured broker was left running"
 

@@ -8,20 +8,21 @@ from confluent_kafka.admin import (AclBinding, AclBindingFilter, AclOperation, A
 
 from labkit import clients
 from labkit import lessons as exercises
-from labkit.cluster.local import LocalCluster
 from labkit.lab import Lab
 from helpers import verdict
-from spares import free_base
+from spares import secured_cluster
 
 TOPIC = "announcements"
 
 
 @pytest.fixture(scope="module")
 def secure_lab(tmp_path_factory):
-    cluster = LocalCluster(state_dir=tmp_path_factory.mktemp("secure-lesson") / "cluster",
-                           port_base=free_base(), secure=True)
-    cluster.up(out=io.StringIO())
-    lab = Lab(cluster, out=io.StringIO())
+    with secured_cluster(tmp_path_factory.mktemp("secure-lesson")) as cluster:
+        yield _prepared(Lab(cluster, out=io.StringIO()))
+
+
+def _prepared(lab):
+    """bob, and a topic of three partitions with one record in each."""
     lab.add_user("bob")
     with lab.admin() as admin:
         clients.result(admin.create_topics([NewTopic(TOPIC, 3, 3)])[TOPIC], "create")
@@ -29,8 +30,7 @@ def secure_lab(tmp_path_factory):
         for i in range(3):
             p.produce(TOPIC, f"news {i}".encode(), partition=i)
         assert p.flush(15) == 0
-    yield lab
-    cluster.down(out=io.StringIO())
+    return lab
 
 
 def _only(lab, *bindings):
