@@ -193,6 +193,18 @@ def result(future, what: str, timeout: float = config.TIMEOUTS.request):
                        hint="is the cluster up? `labkit status` tells.") from None
 
 
+# What a consumer reports while a coordinator or a leader moves (a broker restarted, a group's
+# coordinator still loading); librdkafka retries these itself, so a read loop carries on.
+TRANSIENT = frozenset({KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE,
+                       KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.NOT_LEADER_FOR_PARTITION,
+                       KafkaError.LEADER_NOT_AVAILABLE})
+
+
+def transient(err: KafkaError) -> bool:
+    """True for a consumer error event librdkafka recovers from by itself (notebook 09's loops)."""
+    return err.retriable() or err.code() in TRANSIENT
+
+
 # Kafka's error names learners meet, and what to do about each (notebooks 01 and 06).
 HINTS = {
     "TOPIC_ALREADY_EXISTS": "delete it first, or pick another name.",

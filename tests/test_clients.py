@@ -3,7 +3,7 @@ import socket
 import time
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from labkit import clients
@@ -110,3 +110,11 @@ def test_a_kip848_consumer_leaves_session_settings_to_the_broker(lab):
     conf = clients.merge("consumer", lab.bootstrap_servers, {"group.protocol": "consumer"}, {})
     assert "session.timeout.ms" not in conf
     assert clients.merge("consumer", lab.bootstrap_servers, {}, {})["session.timeout.ms"] == 10000
+
+
+def test_a_moving_coordinator_is_transient_and_a_refusal_is_not():
+    """Read loops (notebooks 08 and 09) carry on past what librdkafka retries itself, never past a refusal."""
+    assert clients.transient(KafkaError(KafkaError.NOT_COORDINATOR))  # seen in CI, notebook 09
+    assert clients.transient(KafkaError(KafkaError.COORDINATOR_LOAD_IN_PROGRESS))
+    assert not clients.transient(KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED))
+    assert not clients.transient(KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))

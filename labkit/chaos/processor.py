@@ -25,6 +25,10 @@ import time
 
 from confluent_kafka import Consumer, KafkaError, Producer
 
+# errors a consumer reports while the cluster moves a group's coordinator or a partition's leader
+MOVING = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE,
+          KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.NOT_LEADER_FOR_PARTITION}
+
 
 def transform(value: bytes) -> bytes:
     """The business logic: one order -> its total."""
@@ -67,6 +71,8 @@ def run(bootstrap: str, source: str, sink: str, group: str, transactional_id: st
             for msg in consumer.consume(batch, timeout=1.0):
                 if msg.error() and msg.error().code() == KafkaError._PARTITION_EOF:
                     at_end.add(msg.partition())
+                elif msg.error() and msg.error().code() in MOVING:
+                    continue  # a coordinator or leader moving: librdkafka retries it by itself
                 elif msg.error():
                     raise RuntimeError(msg.error().str())
                 else:

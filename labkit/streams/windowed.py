@@ -19,6 +19,7 @@ import time
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
+from .. import clients
 from ..errors import LabError
 from ..wait import until
 
@@ -188,11 +189,14 @@ def partitions_of(lab, topic: str, wait: float = 5.0) -> list[int]:
 
 
 def _eof(msg, at_end: set) -> bool:
-    """True for librdkafka's end-of-partition event (noted in ``at_end``); errors raise."""
+    """True for an event that is not a record: librdkafka's end-of-partition (noted in
+    ``at_end``) or a transient error it retries itself (a moved coordinator); other errors raise."""
     if msg.error() is None:
         return False
     if msg.error().code() == KafkaError._PARTITION_EOF:
         at_end.add(msg.partition())
+        return True
+    if clients.transient(msg.error()):  # seen in CI: NOT_COORDINATOR fetching committed offsets
         return True
     raise LabError(f"reading {msg.topic()!r} failed: {msg.error()}", hint="`lab.status()` shows the brokers.")
 
