@@ -35,6 +35,14 @@ IMAGE_HINT = ("build the offline stand-in with `make engine` (bash scripts/engin
               "LABKIT_KAFKA_IMAGE=labkit/kafka-offline:{v}, or connect to Docker Hub and try again.")
 
 
+def docker_call(box, method: str, what: str, hint: str, **kwargs) -> None:
+    """A docker SDK container call (kill, stop, start, ...); the engine's refusal is a LabError."""
+    try:
+        getattr(box, method)(**kwargs)
+    except Exception as exc:  # docker.errors.APIError: say what the engine said
+        raise LabError(f"Docker could not {method} {what}: {exc}", hint=hint) from None
+
+
 class _FreezeFailed(LabError):
     """A `docker pause` that runc gave up on; the container is left running."""
 
@@ -87,7 +95,11 @@ class ComposeCluster(Cluster):
 
     def container(self, node: int):
         """Broker ``node``'s container in this project (found by its compose labels), or None."""
-        labels = [f"com.docker.compose.project={self.project}", f"com.docker.compose.service={service(node)}"]
+        return self.service_container(service(node))
+
+    def service_container(self, name: str):
+        """The container of compose service ``name`` in this project (a broker, ``connect``), or None."""
+        labels = [f"com.docker.compose.project={self.project}", f"com.docker.compose.service={name}"]
         found = self.client.containers.list(all=True, filters={"label": labels})
         return found[0] if found else None
 
@@ -134,11 +146,7 @@ class ComposeCluster(Cluster):
         if box is None:
             raise LabError(f"There is no container for broker {node} ({name}, project {self.project}).",
                            hint="start the cluster with `labkit up --backend compose`.")
-        try:
-            getattr(box, method)(**kwargs)
-        except Exception as exc:  # docker.errors.APIError: say what the engine said
-            raise LabError(f"Docker could not {method} {name}: {exc}",
-                           hint="`labkit status` shows each broker's state.") from None
+        docker_call(box, method, name, "`labkit status` shows each broker's state.", **kwargs)
         return box
 
     def log_tail(self, node: int, lines: int = 30) -> str:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from .. import config
+from ..cluster.compose import docker_call
 from ..cluster.composefile import service
 from ..errors import LabError
 from . import jars
@@ -67,10 +68,7 @@ class ContainerWorker(Worker):
 
     def container(self):
         """The ``connect`` container of this compose project, or None."""
-        labels = [f"com.docker.compose.project={self.cluster.project}",
-                  f"com.docker.compose.service={SERVICE}"]
-        found = self.cluster.client.containers.list(all=True, filters={"label": labels})
-        return found[0] if found else None
+        return self.cluster.service_container(SERVICE)
 
     def _mounted(self) -> Path | None:
         box = self.container()
@@ -109,11 +107,8 @@ class ContainerWorker(Worker):
         return pid
 
     def _call(self, box, method: str, **kwargs) -> None:
-        try:
-            getattr(box, method)(**kwargs)
-        except Exception as exc:  # docker.errors.APIError: say what the engine said
-            raise LabError(f"Docker could not {method} the Connect worker's container: {exc}",
-                           hint="`labkit --backend compose connect status` shows its state.") from None
+        docker_call(box, method, "the Connect worker's container",
+                    "`labkit --backend compose connect status` shows its state.", **kwargs)
 
     def stop(self, out=sys.stderr, grace: float = STOP_GRACE) -> str:
         """``docker stop`` (SIGTERM, then SIGKILL after ``grace``); the container stays for the next up."""
